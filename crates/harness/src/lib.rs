@@ -1,0 +1,3 @@
+//! stub
+pub mod mode;
+pub mod record;
