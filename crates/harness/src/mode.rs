@@ -103,7 +103,9 @@ pub struct Mode {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ModeError {
     /// The part before the first `+` is not a mechanism.
-    #[error("unknown mode '{0}' (known: setitimer, process-timer, thread-timer, hybrid, perf-event)")]
+    #[error(
+        "unknown mode '{0}' (known: setitimer, process-timer, thread-timer, hybrid, perf-event)"
+    )]
     UnknownMechanism(String),
     /// A `+suffix` is not an option.
     #[error("unknown option '+{option}' in mode '{mode}' (known: +nojitter, +overrun, +flush)")]
@@ -248,7 +250,13 @@ mod tests {
         assert_eq!(m.mechanism, Mechanism::ThreadTimer);
         assert!(m.options.flush && m.options.overrun && !m.options.nojitter);
         assert_eq!(m.to_string(), "thread-timer+overrun+flush");
-        for name in ["setitimer", "process-timer", "thread-timer", "hybrid", "perf-event"] {
+        for name in [
+            "setitimer",
+            "process-timer",
+            "thread-timer",
+            "hybrid",
+            "perf-event",
+        ] {
             assert_eq!(name.parse::<Mode>().unwrap().to_string(), name);
         }
     }

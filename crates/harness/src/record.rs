@@ -203,7 +203,8 @@ impl RunRecord {
     /// Parses a run file, checking its schema version before its shape so an
     /// old or new file gets the right message.
     pub fn from_json(text: &str) -> Result<RunRecord, RecordError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(RecordError::Malformed)?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(RecordError::Malformed)?;
         match value.get("schema").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(SCHEMA_VERSION) => {}
             Some(found) => return Err(RecordError::UnknownSchema { found }),

@@ -91,7 +91,10 @@ fn parallel(spec: &WorkloadSpec, spawner: &dyn Spawner) -> Result<WorkloadOutcom
 /// scheduling overhead.
 const RAYON_TASKS_PER_THREAD: usize = 16;
 
-fn rayon_pool(spec: &WorkloadSpec, spawner: &dyn Spawner) -> Result<WorkloadOutcome, WorkloadError> {
+fn rayon_pool(
+    spec: &WorkloadSpec,
+    spawner: &dyn Spawner,
+) -> Result<WorkloadOutcome, WorkloadError> {
     let tasks = spec.threads() * RAYON_TASKS_PER_THREAD;
     let per_task = share(spec.cpu(), tasks);
     let mut handles = Vec::with_capacity(spec.threads());
@@ -127,13 +130,18 @@ fn rayon_pool(spec: &WorkloadSpec, spawner: &dyn Spawner) -> Result<WorkloadOutc
     Ok(WorkloadOutcome { threads_spawned })
 }
 
-fn short_lived(spec: &WorkloadSpec, spawner: &dyn Spawner) -> Result<WorkloadOutcome, WorkloadError> {
+fn short_lived(
+    spec: &WorkloadSpec,
+    spawner: &dyn Spawner,
+) -> Result<WorkloadOutcome, WorkloadError> {
     let lifetime_ms = spec
         .params()
         .lifetime_ms
         .expect("WorkloadSpec::new requires lifetime_ms for short-lived");
     let lifetime = Duration::from_secs_f64(lifetime_ms / 1e3);
-    let count = (spec.cpu().as_secs_f64() / lifetime.as_secs_f64()).round().max(1.0) as usize;
+    let count = (spec.cpu().as_secs_f64() / lifetime.as_secs_f64())
+        .round()
+        .max(1.0) as usize;
     let mut alive: VecDeque<ThreadHandle> = VecDeque::with_capacity(spec.threads());
     let mut result = Ok(());
     for _ in 0..count {
@@ -239,7 +247,10 @@ fn foreign(spec: &WorkloadSpec, spawner: &dyn Spawner) -> Result<WorkloadOutcome
     burn_each(spawner, roles.map(|role| (role, each)))
 }
 
-fn imbalanced(spec: &WorkloadSpec, spawner: &dyn Spawner) -> Result<WorkloadOutcome, WorkloadError> {
+fn imbalanced(
+    spec: &WorkloadSpec,
+    spawner: &dyn Spawner,
+) -> Result<WorkloadOutcome, WorkloadError> {
     let threads = spec.threads();
     let cpu = spec.cpu();
     if threads == 1 {
@@ -292,7 +303,11 @@ mod tests {
             let outcome = run(&spec(kind, 3, 30, params), &spawner).unwrap();
             let roles = spawner.roles.lock().unwrap();
             assert_eq!(roles.len(), outcome.threads_spawned, "{kind}");
-            let expected = if kind == WorkloadKind::ShortLived { 30 } else { 3 };
+            let expected = if kind == WorkloadKind::ShortLived {
+                30
+            } else {
+                3
+            };
             assert_eq!(outcome.threads_spawned, expected, "{kind}");
             let foreign = roles.iter().filter(|r| **r == ThreadRole::Foreign).count();
             let want_foreign = if kind == WorkloadKind::Foreign { 2 } else { 0 };
@@ -309,16 +324,30 @@ mod tests {
         };
         assert!(WorkloadSpec::new(WorkloadKind::Parallel, 2, cpu, p, 0).is_err());
         assert!(WorkloadSpec::new(WorkloadKind::ShortLived, 2, cpu, p, 0).is_ok());
-        assert!(WorkloadSpec::new(WorkloadKind::ShortLived, 2, cpu, WorkloadParams::default(), 0).is_err());
-        assert!(WorkloadSpec::new(WorkloadKind::Parallel, 0, cpu, WorkloadParams::default(), 0).is_err());
+        assert!(WorkloadSpec::new(
+            WorkloadKind::ShortLived,
+            2,
+            cpu,
+            WorkloadParams::default(),
+            0
+        )
+        .is_err());
+        assert!(
+            WorkloadSpec::new(WorkloadKind::Parallel, 0, cpu, WorkloadParams::default(), 0)
+                .is_err()
+        );
         let bad_duty = WorkloadParams {
             duty: Some(0.0),
             ..Default::default()
         };
         assert!(WorkloadSpec::new(WorkloadKind::Bursty, 2, cpu, bad_duty, 0).is_err());
-        let s = WorkloadSpec::new(WorkloadKind::Bursty, 2, cpu, WorkloadParams::default(), 0).unwrap();
+        let s =
+            WorkloadSpec::new(WorkloadKind::Bursty, 2, cpu, WorkloadParams::default(), 0).unwrap();
         assert_eq!(s.params().burst_ms, Some(crate::DEFAULT_BURST_MS));
         assert!("nope".parse::<WorkloadKind>().is_err());
-        assert_eq!("short-lived".parse::<WorkloadKind>().unwrap(), WorkloadKind::ShortLived);
+        assert_eq!(
+            "short-lived".parse::<WorkloadKind>().unwrap(),
+            WorkloadKind::ShortLived
+        );
     }
 }

@@ -138,7 +138,9 @@ pub struct WorkloadSpec {
 #[derive(Debug, Error)]
 pub enum WorkloadError {
     /// The name is not a workload.
-    #[error("unknown workload '{0}' (known: parallel, rayon, short-lived, bursty, foreign, imbalanced)")]
+    #[error(
+        "unknown workload '{0}' (known: parallel, rayon, short-lived, bursty, foreign, imbalanced)"
+    )]
     UnknownWorkload(String),
     /// A parameter is out of range or does not apply.
     #[error("workload '{workload}': {message}")]

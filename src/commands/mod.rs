@@ -1,0 +1,5 @@
+//! One module per verb.
+
+pub mod burn;
+pub mod env;
+pub mod run;

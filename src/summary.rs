@@ -1,0 +1,213 @@
+//! The summary table `run` prints, and `run.csv`.
+
+use std::fmt::Write as _;
+
+use harness::record::{RunRecord, TrialRecord, TrialStatus};
+use workloads::WorkloadParams;
+
+/// The workload parameters of a cell, in words ("" when none).
+pub fn params_label(p: &WorkloadParams) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = p.lifetime_ms {
+        parts.push(format!("lifetime {v} ms"));
+    }
+    if let Some(v) = p.burst_ms {
+        parts.push(format!("burst {v} ms"));
+    }
+    if let Some(v) = p.duty {
+        parts.push(format!("duty {v}"));
+    }
+    if let Some(v) = p.hot_share {
+        parts.push(format!("hot {v}"));
+    }
+    if let Some(v) = p.foreign_share {
+        parts.push(format!("foreign {v}"));
+    }
+    parts.join(", ")
+}
+
+fn cell_of(t: &TrialRecord) -> (String, String, usize, u32, String) {
+    (
+        t.mode.to_string(),
+        t.workload.to_string(),
+        t.threads,
+        t.hz,
+        params_label(&t.params),
+    )
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Renders rows as a left-aligned text table with a header rule.
+pub fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                s.push_str("  ");
+            }
+            let _ = write!(s, "{cell:w$}");
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
+    out += &line(widths.iter().map(|w| "-".repeat(*w)).collect());
+    for row in rows {
+        out += &line(row.clone());
+    }
+    out
+}
+
+/// One line per cell: median ratio over its trials, with the range.
+pub fn table(run: &RunRecord) -> String {
+    let mut order: Vec<(String, String, usize, u32, String)> = Vec::new();
+    for t in &run.trials {
+        let key = cell_of(t);
+        if !order.contains(&key) {
+            order.push(key);
+        }
+    }
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .map(|key| {
+            let trials: Vec<&TrialRecord> =
+                run.trials.iter().filter(|t| &cell_of(t) == key).collect();
+            let ok: Vec<&TrialRecord> = trials
+                .iter()
+                .copied()
+                .filter(|t| t.status == TrialStatus::Ok)
+                .collect();
+            let ratios: Vec<f64> = ok.iter().filter_map(|t| t.ratio).collect();
+            let (ratio, range) = match median(ratios.clone()) {
+                Some(m) => {
+                    let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    (format!("{m:.3}"), format!("{lo:.3}–{hi:.3}"))
+                }
+                None => ("-".into(), "-".into()),
+            };
+            let samples = median(ok.iter().map(|t| t.samples as f64).collect())
+                .map_or("-".into(), |m| format!("{m:.0}"));
+            let overruns = median(ok.iter().map(|t| t.overruns as f64).collect())
+                .map_or("-".into(), |m| format!("{m:.0}"));
+            let note = trials
+                .iter()
+                .find(|t| t.status != TrialStatus::Ok)
+                .map(|t| {
+                    format!(
+                        "{:?}: {}",
+                        t.status,
+                        t.error
+                            .as_deref()
+                            .unwrap_or("")
+                            .chars()
+                            .take(80)
+                            .collect::<String>()
+                    )
+                    .to_lowercase()
+                })
+                .unwrap_or_default();
+            vec![
+                key.0.clone(),
+                key.1.clone(),
+                key.2.to_string(),
+                key.3.to_string(),
+                key.4.clone(),
+                format!("{}/{}", ok.len(), trials.len()),
+                samples,
+                overruns,
+                ratio,
+                range,
+                note,
+            ]
+        })
+        .collect();
+    render_table(
+        &[
+            "mode", "workload", "threads", "hz", "params", "ok", "samples", "overruns", "ratio",
+            "range", "note",
+        ],
+        &rows,
+    )
+}
+
+/// `run.csv`: one row per trial (per-thread detail stays in run.json).
+pub fn csv(run: &RunRecord) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "mode",
+        "workload",
+        "threads",
+        "hz",
+        "lifetime_ms",
+        "burst_ms",
+        "duty",
+        "hot_share",
+        "foreign_share",
+        "trial",
+        "seed",
+        "status",
+        "cpu_ns",
+        "wall_ns",
+        "samples",
+        "weighted_samples",
+        "overruns",
+        "flushed",
+        "rejected",
+        "period_ns",
+        "ratio",
+        "threads_spawned",
+        "registered_weighted",
+        "unregistered_weighted",
+        "error",
+    ])?;
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for t in &run.trials {
+        let (registered, unregistered) = t.weighted_by_registration();
+        w.write_record([
+            t.mode.to_string(),
+            t.workload.to_string(),
+            t.threads.to_string(),
+            t.hz.to_string(),
+            opt(t.params.lifetime_ms),
+            opt(t.params.burst_ms),
+            opt(t.params.duty),
+            opt(t.params.hot_share),
+            opt(t.params.foreign_share),
+            t.trial.to_string(),
+            t.seed.to_string(),
+            format!("{:?}", t.status).to_lowercase(),
+            t.cpu_ns.to_string(),
+            t.wall_ns.to_string(),
+            t.samples.to_string(),
+            t.weighted_samples.to_string(),
+            t.overruns.to_string(),
+            t.flushed.to_string(),
+            t.rejected.to_string(),
+            t.period_ns.to_string(),
+            opt(t.ratio),
+            t.threads_spawned.to_string(),
+            registered.to_string(),
+            unregistered.to_string(),
+            t.error.clone().unwrap_or_default(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
