@@ -11,6 +11,7 @@
 //! - [`matrix`]: the trial matrices (`quick`, `default`, `full`, TOML files).
 //! - [`env`]: the environment block (kernel, HZ, CPUs, perf support).
 //! - [`record`]: the `run.json` format, owned here because this crate produces it.
+//! - [`probe`]: tools to measure the sampler itself (benches, reliability tests).
 //!
 //! All `unsafe` lives in the private `ffi` module; the signal handler's
 //! counting code (`counters`) is safe Rust over static atomics.
@@ -23,6 +24,7 @@ pub mod env;
 mod ffi;
 pub mod matrix;
 pub mod mode;
+pub mod probe;
 pub mod record;
 pub mod runner;
 pub mod sampler;

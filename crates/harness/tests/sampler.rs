@@ -98,7 +98,10 @@ fn hybrid_filters_by_si_code() {
         .filter_map(|t| t.cpu_ns)
         .sum();
     let registered_ratio = registered_weighted as f64 * r.period_ns as f64 / registered_cpu as f64;
-    assert!((0.9..=1.1).contains(&registered_ratio), "registered ratio {registered_ratio}");
+    assert!(
+        (0.9..=1.1).contains(&registered_ratio),
+        "registered ratio {registered_ratio}"
+    );
     // Registered threads own timers, so setitimer's signals landing on them are refused.
     assert!(r.rejected > 0, "no setitimer signal was refused");
 }
@@ -185,4 +188,142 @@ fn bad_rates_are_refused() {
         });
         assert!(matches!(r, Err(harness::SamplerError::BadRate(_))), "{hz}");
     }
+}
+
+#[test]
+fn the_handler_counts_weighs_and_filters_what_it_receives() {
+    use harness::probe::{codes, send_sigprof_to_self};
+    let _serial = serial();
+    for (mode, accepted, refused) in [
+        ("thread-timer", codes::SI_TIMER, codes::SI_KERNEL),
+        ("thread-timer+overrun", codes::SI_TIMER, codes::SI_KERNEL),
+        ("setitimer", codes::SI_KERNEL, codes::SI_TIMER),
+        ("perf-event", codes::POLL_IN, codes::SI_KERNEL),
+    ] {
+        // 1 Hz: the session's own timers stay silent for the test's few µs.
+        let session = Session::start(SessionConfig {
+            mode: mode.parse::<Mode>().unwrap(),
+            hz: 1,
+            seed: 1,
+        })
+        .unwrap();
+        send_sigprof_to_self(accepted, 3).unwrap();
+        send_sigprof_to_self(accepted, 0).unwrap();
+        send_sigprof_to_self(refused, 0).unwrap();
+        // A user's `kill -PROF` is never a sample.
+        send_sigprof_to_self(libc::SI_USER, 0).unwrap();
+        let m = session.finish().unwrap();
+        assert_eq!(m.samples, 2, "{mode}");
+        assert_eq!(m.rejected, 2, "{mode}");
+        let overrun = if accepted == codes::SI_TIMER { 3 } else { 0 };
+        assert_eq!(m.overruns, overrun, "{mode}");
+        let weighted = if mode.ends_with("+overrun") {
+            2 + overrun
+        } else {
+            2
+        };
+        assert_eq!(m.weighted_samples, weighted, "{mode}");
+        let coordinator = m
+            .threads
+            .iter()
+            .find(|t| t.kind == harness::ThreadKind::Coordinator)
+            .unwrap();
+        assert_eq!(
+            coordinator.samples, 2,
+            "{mode}: the signals landed on the coordinator"
+        );
+    }
+}
+
+#[test]
+fn hybrid_keeps_timer_signals_only_on_threads_with_timers() {
+    use harness::probe::{codes, send_sigprof_to_self};
+    let _serial = serial();
+    let session = Session::start(SessionConfig {
+        mode: "hybrid".parse::<Mode>().unwrap(),
+        hz: 1,
+        seed: 1,
+    })
+    .unwrap();
+    // The coordinator owns a timer: it keeps SI_TIMER and refuses SI_KERNEL.
+    send_sigprof_to_self(codes::SI_TIMER, 0).unwrap();
+    send_sigprof_to_self(codes::SI_KERNEL, 0).unwrap();
+    // A foreign thread owns none: the opposite.
+    let spawner = session.spawner();
+    use workloads::Spawner;
+    spawner
+        .spawn(
+            workloads::ThreadRole::Foreign,
+            Box::new(|| {
+                send_sigprof_to_self(codes::SI_TIMER, 0).unwrap();
+                send_sigprof_to_self(codes::SI_KERNEL, 0).unwrap();
+                send_sigprof_to_self(codes::SI_KERNEL, 0).unwrap();
+            }),
+        )
+        .unwrap()
+        .join()
+        .unwrap();
+    let m = session.finish().unwrap();
+    let of = |kind| m.threads.iter().find(|t| t.kind == kind).unwrap();
+    let coordinator = of(harness::ThreadKind::Coordinator);
+    assert_eq!((coordinator.samples, coordinator.rejected), (1, 1));
+    let foreign = of(harness::ThreadKind::Foreign);
+    assert_eq!((foreign.samples, foreign.rejected), (2, 1));
+    assert!(!foreign.registered);
+}
+
+#[test]
+fn someone_elses_handler_is_restored() {
+    let _serial = serial();
+    let theirs = harness::probe::EmptyHandler::install().unwrap();
+    let their_address = harness::current_sigprof_handler().unwrap();
+    for mode in ["setitimer", "thread-timer", "perf-event"] {
+        let _ = trial(mode, Parallel, 2, 1000, 0.2, Default::default());
+        assert_eq!(
+            harness::current_sigprof_handler().unwrap(),
+            their_address,
+            "{mode}"
+        );
+    }
+    drop(theirs);
+    assert_ne!(harness::current_sigprof_handler().unwrap(), their_address);
+}
+
+#[test]
+fn a_failing_timer_create_fails_the_trial_and_leaks_nothing() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let _serial = serial();
+    let timers_before = posix_timers();
+    let (soft, hard) = getrlimit(Resource::RLIMIT_SIGPENDING).unwrap();
+    // POSIX timers preallocate their signal against RLIMIT_SIGPENDING, so
+    // with a limit of 0 every timer_create fails with EAGAIN.
+    setrlimit(Resource::RLIMIT_SIGPENDING, 0, hard).unwrap();
+    let spec = |mode: &str| harness::TrialSpec {
+        mode: mode.parse().unwrap(),
+        workload: Parallel,
+        threads: 2,
+        hz: 100,
+        cpu: std::time::Duration::from_millis(100),
+        params: Default::default(),
+        trial: 0,
+        seed: 1,
+    };
+    let thread_timer = harness::run_trial(&spec("thread-timer"));
+    let process_timer = harness::run_trial(&spec("process-timer"));
+    // setitimer's signals are not preallocated: it still works.
+    let setitimer = harness::run_trial(&spec("setitimer"));
+    setrlimit(Resource::RLIMIT_SIGPENDING, soft, hard).unwrap();
+    for r in [&thread_timer, &process_timer] {
+        assert_eq!(r.status, harness::TrialStatus::Failed, "{}", r.mode);
+        let error = r.error.as_deref().unwrap();
+        assert!(error.contains("os error 11"), "{}: {error}", r.mode);
+    }
+    assert_eq!(
+        setitimer.status,
+        harness::TrialStatus::Ok,
+        "{:?}",
+        setitimer.error
+    );
+    assert_eq!(posix_timers(), timers_before);
+    assert!(harness::itimer_prof().unwrap().value.is_zero());
 }

@@ -7,12 +7,15 @@
 //! call's preconditions and whose `Drop` releases the resource. Every
 //! `unsafe` block carries a `// SAFETY:` line.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use libc::{c_int, siginfo_t};
@@ -101,9 +104,31 @@ unsafe fn read_siginfo(info: *const siginfo_t) -> SignalFacts {
     facts
 }
 
+thread_local! {
+    /// Set while this thread runs the SIGPROF handler, so a test allocator
+    /// can tell an allocation inside the handler from one outside.
+    static IN_HANDLER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread is inside profbench's SIGPROF handler.
+pub fn in_sigprof_handler() -> bool {
+    IN_HANDLER.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Runs `f` with the calling thread marked as inside the handler: the
+/// positive control of the allocation check (an allocation in `f` must be
+/// counted, or the check proves nothing).
+pub fn as_if_in_handler<R>(f: impl FnOnce() -> R) -> R {
+    IN_HANDLER.set(true);
+    let result = f();
+    IN_HANDLER.set(false);
+    result
+}
+
 /// The SIGPROF handler: reads the siginfo and hands the facts to the safe
 /// counting code. It allocates nothing, takes no lock and preserves errno.
 extern "C" fn sigprof_trampoline(_signo: c_int, info: *mut siginfo_t, _context: *mut c_void) {
+    IN_HANDLER.set(true);
     // SAFETY: __errno_location returns this thread's errno slot, always valid.
     let errno_slot = unsafe { libc::__errno_location() };
     // SAFETY: as above; a plain read of an int.
@@ -114,7 +139,11 @@ extern "C" fn sigprof_trampoline(_signo: c_int, info: *mut siginfo_t, _context: 
     // SAFETY: as above; the counting code may have made syscalls (gettid)
     // and the interrupted code must see its own errno again.
     unsafe { *errno_slot = saved_errno };
+    IN_HANDLER.set(false);
 }
+
+/// A handler that does nothing: the floor a real handler's cost is held against.
+extern "C" fn empty_handler(_signo: c_int, _info: *mut siginfo_t, _context: *mut c_void) {}
 
 /// profbench's SIGPROF handler, installed; dropping it (or [`restore`])
 /// discards any SIGPROF still pending and reinstalls the previous action.
@@ -146,12 +175,12 @@ fn empty_action(handler: libc::sighandler_t, flags: c_int) -> libc::sigaction {
     action
 }
 
+type RawHandler = extern "C" fn(c_int, *mut siginfo_t, *mut c_void);
+
 impl InstalledHandler {
-    /// Installs the trampoline for SIGPROF with `SA_SIGINFO | SA_RESTART`
-    /// (restart, so a workload's `recv` or `sleep` is not cut short).
-    pub fn install() -> io::Result<Self> {
+    fn install_raw(handler: RawHandler) -> io::Result<Self> {
         let action = empty_action(
-            sigprof_trampoline as *const () as libc::sighandler_t,
+            handler as *const () as libc::sighandler_t,
             libc::SA_SIGINFO | libc::SA_RESTART,
         );
         let previous = sigaction_raw(&action)?;
@@ -159,6 +188,18 @@ impl InstalledHandler {
             previous,
             restored: false,
         })
+    }
+
+    /// Installs profbench's handler for SIGPROF with `SA_SIGINFO |
+    /// SA_RESTART` (restart, so a workload's `recv` or `sleep` is not cut short).
+    pub fn install() -> io::Result<Self> {
+        Self::install_raw(sigprof_trampoline)
+    }
+
+    /// Installs a handler that does nothing, with the same flags: the floor
+    /// of what delivering a signal costs.
+    pub fn install_empty() -> io::Result<Self> {
+        Self::install_raw(empty_handler)
     }
 
     /// Discards pending SIGPROFs (POSIX: setting a pending signal's action to
@@ -197,6 +238,101 @@ pub fn current_sigprof_handler() -> io::Result<usize> {
     }
     // SAFETY: sigaction succeeded and filled `current`.
     Ok(unsafe { current.assume_init() }.sa_sigaction)
+}
+
+/// Sends SIGPROF to the calling thread with a chosen `si_code` (and
+/// `si_overrun` when the code is `SI_TIMER`), through
+/// `rt_tgsigqueueinfo`, so a benchmark can drive the handler down the same
+/// path as a timer's or `setitimer`'s signal. The kernel allows any code
+/// when a process signals itself.
+pub fn send_sigprof_to_self(code: c_int, overrun: c_int) -> io::Result<()> {
+    // SAFETY: siginfo_t is a plain C struct for which all-zero is valid.
+    let mut info: siginfo_t = unsafe { std::mem::zeroed() };
+    let view = (&mut info as *mut siginfo_t).cast::<SiginfoTimer>();
+    // SAFETY: `view` points into `info`, which is larger than SiginfoTimer.
+    unsafe {
+        (*view).head.signo = SIGPROF;
+        (*view).head.code = code;
+        (*view).overrun = overrun;
+    }
+    let pid = nix::unistd::getpid().as_raw();
+    let tid = nix::unistd::gettid().as_raw();
+    // SAFETY: rt_tgsigqueueinfo reads a valid siginfo_t; the ids are ours.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_tgsigqueueinfo,
+            pid,
+            tid,
+            SIGPROF,
+            &info as *const siginfo_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A global allocator over the system's that counts allocations made while
+/// the calling thread is inside profbench's SIGPROF handler. A test binary
+/// installs it with `#[global_allocator]` to prove the handler never
+/// allocates.
+pub struct HandlerAllocationCounter {
+    in_handler: AtomicU64,
+}
+
+impl HandlerAllocationCounter {
+    /// A counter at zero.
+    pub const fn new() -> Self {
+        HandlerAllocationCounter {
+            in_handler: AtomicU64::new(0),
+        }
+    }
+
+    /// Allocations (and reallocations) made inside the handler so far.
+    pub fn allocations_in_handler(&self) -> u64 {
+        self.in_handler.load(Ordering::Relaxed)
+    }
+
+    fn note(&self) {
+        if in_sigprof_handler() {
+            self.in_handler.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Default for HandlerAllocationCounter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged; counting touches only an atomic and a const thread-local.
+unsafe impl GlobalAlloc for HandlerAllocationCounter {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.note();
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.note();
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        self.note();
+        // SAFETY: forwarded as received.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.note();
+        // SAFETY: forwarded as received.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
 }
 
 fn duration_to_timeval(d: Duration) -> libc::timeval {
