@@ -70,6 +70,7 @@ fn parse_lifetime(s: &str) -> Result<f64, String> {
 
 /// `profbench run`.
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct RunArgs {
     /// A preset (quick, default, full) or a matrix TOML file. Without it and
     /// without lists, `default` runs; with lists only, they form one group.
@@ -85,16 +86,16 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', value_name = "N,..")]
     pub threads: Option<Vec<ThreadCount>>,
     /// Sampling rates in Hz.
-    #[arg(long, value_delimiter = ',', value_name = "R,..", value_parser = parse_hz, allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', value_name = "R,..", value_parser = parse_hz)]
     pub hz: Option<Vec<u32>>,
     /// Thread lifetimes in ms of CPU (short-lived workload).
     #[arg(long = "lifetime-ms", value_delimiter = ',', value_name = "L,..", value_parser = parse_lifetime)]
     pub lifetime_ms: Option<Vec<f64>>,
     /// CPU seconds per trial, all threads together.
-    #[arg(long = "cpu-seconds", value_name = "S", value_parser = parse_cpu_seconds, allow_negative_numbers = true)]
+    #[arg(long = "cpu-seconds", value_name = "S", value_parser = parse_cpu_seconds)]
     pub cpu_seconds: Option<f64>,
     /// Repetitions of every cell.
-    #[arg(long, value_name = "K", value_parser = parse_trials, allow_negative_numbers = true)]
+    #[arg(long, value_name = "K", value_parser = parse_trials)]
     pub trials: Option<u32>,
     /// The run's seed.
     #[arg(long, value_name = "N")]
@@ -120,6 +121,7 @@ pub struct EnvArgs {
 
 /// `profbench burn`.
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct BurnArgs {
     /// The workload to run.
     #[arg(long, default_value = "parallel", value_name = "W")]

@@ -1,0 +1,220 @@
+//! The command line end to end: what `run` writes, and that bad input of
+//! every kind exits 2 with one line and writes nothing.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn profbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_profbench"))
+        .args(args)
+        .output()
+        .expect("profbench runs")
+}
+
+fn assert_usage_error(args: &[&str], mentions: &str) {
+    let out = profbench(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains(&mentions.to_lowercase()),
+        "{args:?}: {stderr:?} should mention {mentions:?}"
+    );
+}
+
+fn no_results_in(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "files left in {}: {left:?}", dir.display());
+}
+
+#[test]
+fn bad_run_input_exits_2_with_one_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    let bad_matrix = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad_matrix,
+        "[[group]]\nmodes = [\"setitimer\"]\nworkloads = [\"parallel\"]\nthreads = [1]\nhz = [100]\ncolour = \"blue\"\n",
+    )
+    .unwrap();
+    let bad_matrix = bad_matrix.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--hz", "0"], "--hz"),
+        (&["--hz", "200000"], "--hz"),
+        (&["--hz", "-5"], "--hz"),
+        (&["--threads", "x"], "--threads"),
+        (&["--threads", "0"], "--threads"),
+        (&["--threads", "100000"], "--threads"),
+        (&["--modes", "itimer"], "unknown mode"),
+        (&["--modes", "thread-timer+fast"], "unknown option"),
+        (&["--modes", "setitimer+overrun"], "si_overrun"),
+        (&["--workloads", "spin"], "unknown workload"),
+        (&["--cpu-seconds", "-1"], "cpu_seconds"),
+        (&["--cpu-seconds", "abc"], "--cpu-seconds"),
+        (&["--trials", "0"], "trials"),
+        (&["--lifetime-ms", "0"], "lifetime"),
+        (&["--workloads", "short-lived"], "lifetime_ms"),
+        (&["--matrix", "nonesuch"], "not a preset"),
+        (&["--matrix", bad_matrix], "line 6"),
+        (&["--frobnicate"], "--frobnicate"),
+    ];
+    for (args, mentions) in cases {
+        let mut all = vec!["run", "--out", out];
+        all.extend_from_slice(args);
+        assert_usage_error(&all, mentions);
+        no_results_in(Path::new(out));
+    }
+}
+
+#[test]
+fn an_unwritable_out_is_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let inside_file = file.join("out");
+    assert_usage_error(
+        &[
+            "run",
+            "--modes",
+            "setitimer",
+            "--out",
+            inside_file.to_str().unwrap(),
+        ],
+        "output directory",
+    );
+}
+
+#[test]
+fn other_verbs_reject_bad_input() {
+    assert_usage_error(&["frobnicate"], "frobnicate");
+    assert_usage_error(&["burn", "--threads", "0"], "--threads");
+    assert_usage_error(&["burn", "--workload", "spin"], "unknown workload");
+    assert_usage_error(&["burn", "--cpu-seconds", "-2"], "cpu_seconds");
+    assert_usage_error(&["burn", "--workload", "short-lived"], "lifetime");
+    assert_usage_error(&["env", "--bogus"], "--bogus");
+}
+
+fn tiny_run(out: &Path, seed: &str) -> serde_json::Value {
+    let result = profbench(&[
+        "run",
+        "--quiet",
+        "--modes",
+        "setitimer,thread-timer",
+        "--workloads",
+        "parallel",
+        "--threads",
+        "1",
+        "--hz",
+        "100",
+        "--cpu-seconds",
+        "0.05",
+        "--trials",
+        "2",
+        "--seed",
+        seed,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let text = std::fs::read_to_string(out.join("run.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn trial_list(run: &serde_json::Value) -> Vec<String> {
+    run["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {} {} {} {}",
+                t["mode"], t["workload"], t["threads"], t["hz"], t["trial"], t["seed"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn run_writes_json_and_csv_and_repeats_its_trial_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tiny_run(&dir.path().join("a"), "7");
+    let b = tiny_run(&dir.path().join("b"), "7");
+    let c = tiny_run(&dir.path().join("c"), "8");
+    assert_eq!(a["schema"], 1);
+    assert!(a["env"]["hz"].as_u64().unwrap() >= 100);
+    assert_eq!(trial_list(&a).len(), 4);
+    assert_eq!(trial_list(&a), trial_list(&b), "same seed, same trials");
+    assert_ne!(
+        trial_list(&a),
+        trial_list(&c),
+        "another seed, other trial seeds"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("a/run.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "a header and one row per trial");
+    assert!(csv.starts_with("mode,workload,threads,hz,"));
+    for t in a["trials"].as_array().unwrap() {
+        assert_eq!(t["status"], "ok");
+        let detail = t["threads_detail"].as_array().unwrap();
+        let sum: u64 = detail.iter().map(|d| d["samples"].as_u64().unwrap()).sum();
+        assert_eq!(sum, t["samples"].as_u64().unwrap());
+    }
+}
+
+#[test]
+fn a_run_killed_midway_leaves_no_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profbench"))
+        .args([
+            "run",
+            "--quiet",
+            "--modes",
+            "thread-timer",
+            "--workloads",
+            "parallel",
+            "--threads",
+            "1",
+            "--hz",
+            "100",
+            "--cpu-seconds",
+            "0.5",
+            "--trials",
+            "20",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Long enough to be inside the trials (env detection takes ~0.3 s).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before it was killed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    no_results_in(&out);
+}
+
+#[test]
+fn env_prints_the_environment() {
+    let out = profbench(&["env", "--json"]);
+    assert!(out.status.success());
+    let env: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(env["cpus"].as_u64().unwrap() >= 1);
+    assert!(env["hz"].as_u64().unwrap() >= 100);
+    assert!(!env["kernel"].as_str().unwrap().is_empty());
+}
