@@ -329,12 +329,18 @@ impl Registration {
         }
     }
 
-    /// Ends the registration on the calling thread. SIGPROF stays blocked
-    /// afterwards: an expiry still pending is never delivered (the thread is
-    /// about to exit, or the session is about to discard it), which is
-    /// exactly what `+flush` counts. Returns the mask to restore.
-    fn end(self, shared: &Shared) -> SigSet {
-        let mask = block_sigprof();
+    /// Ends the registration on the calling thread. A thread with a timer or
+    /// perf counter of its own blocks SIGPROF first and leaves it blocked:
+    /// an expiry still pending is then never delivered (the thread is about
+    /// to exit, or the session is about to discard it), which is exactly what
+    /// `+flush` counts. A thread without one leaves its mask alone, so that
+    /// process-wide signals keep reaching it as they would in a real program.
+    /// Returns the mask to restore, if it was changed.
+    fn end(self, shared: &Shared) -> Option<SigSet> {
+        let mask = match self.source {
+            ThreadSource::None => None,
+            _ => Some(block_sigprof()),
+        };
         let cpu_now = thread_cpu_ns();
         let due = match &self.source {
             ThreadSource::None => None,
@@ -579,7 +585,7 @@ impl Session {
                 .map_err(system("sigaction(SIGPROF) restore"))?;
         }
         counters::end_session();
-        if let Some(mask) = coordinator_mask {
+        if let Some(mask) = coordinator_mask.flatten() {
             restore_mask(&mask);
         }
 
