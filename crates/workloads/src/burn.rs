@@ -20,6 +20,20 @@ pub fn thread_cpu_ns() -> u64 {
 /// budget is overshot by at most a few µs.
 const STEPS_PER_CHECK: u32 = 8192;
 
+/// Does a fixed amount of work: `steps` rounds of the burner's arithmetic.
+/// Unlike [`burn_cpu`], the work is fixed and the CPU time it takes is the
+/// measurement, which is what an overhead benchmark needs.
+pub fn spin_steps(steps: u64) -> u64 {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    for _ in 0..steps {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state = black_box(state.wrapping_mul(0x2545_F491_4F6C_DD1D));
+    }
+    state
+}
+
 /// Burns `budget` of the calling thread's CPU time and returns a value
 /// derived from the work, so the optimiser cannot remove it.
 pub fn burn_cpu(budget: Duration) -> u64 {
