@@ -68,9 +68,10 @@ impl CellAnalysis {
         let cpu_ns: f64 = trials.iter().map(|t| t.cpu_ns as f64).sum();
         let threads_spawned: usize = trials.iter().map(|t| t.threads_spawned).sum();
         let expected: f64 = points.iter().map(|p| p.expected).sum();
-        let allowance = config
-            .allowance
-            .for_cell(cpu_ns, threads_spawned as f64, expected);
+        let allowance =
+            config
+                .allowance
+                .for_cell(trials.len(), cpu_ns, threads_spawned as f64, expected);
         let estimate = RatioEstimate::from_trials(&points, allowance, cpu_ns / 1e9, config)?;
         let sum = |f: fn(&TrialRecord) -> u64| trials.iter().map(|t| f(t)).sum::<u64>();
         let (samples, overruns) = (sum(|t| t.samples), sum(|t| t.overruns));

@@ -307,7 +307,9 @@ pub fn registration_split(trials: &[&TrialRecord], config: &AnalysisConfig) -> R
             threads = threads.max(n);
         }
         let expected: f64 = points.iter().map(|p| p.expected).sum();
-        let allowance = config.allowance.for_cell(cpu_ns, 0.0, expected);
+        let allowance = config
+            .allowance
+            .for_cell(trials.len(), cpu_ns, 0.0, expected);
         ClassShare {
             threads,
             cpu_s: cpu_ns / 1e9,

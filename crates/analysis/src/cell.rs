@@ -45,9 +45,10 @@
 //!    any deviation larger than `δ`.
 //! 4. Otherwise **inconclusive**: the interval reaches into the allowance
 //!    band but also beyond `δ`, or the allowance itself is wider than `δ`
-//!    (a cell of a dozen samples, where one sample is 8 %). The verdict says
-//!    how many more CPU seconds, over all trials, would let an interval of
-//!    the same centre reach one of the three decisions, assuming its
+//!    (a trial of a dozen samples, where one sample is 8 %). The verdict says
+//!    how many more CPU seconds, over all trials (run as longer trials),
+//!    would let an interval of the same centre reach one of the three
+//!    decisions, assuming its
 //!    half-width shrinks as `1/√CPU` (true for thinning and for the spread;
 //!    the ideal model's shrinks as `1/CPU`, so the figure errs high) and the
 //!    quantum's part of `a` as `1/CPU`. No figure is given when no amount
@@ -311,7 +312,7 @@ pub struct CellAllowance {
     /// `relative + per_thread_ns·n/C`: does not shrink with more of the same
     /// trials (a short-lived cell's thread count grows with its CPU).
     pub fixed: f64,
-    /// `quantum_samples / E`: shrinks as `1/CPU`.
+    /// `quantum_samples · k / E`: shrinks as `1/CPU` with longer trials.
     pub quantum: f64,
 }
 

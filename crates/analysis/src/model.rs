@@ -178,7 +178,12 @@ impl TrialModel {
         let model_interval = Interval::around(expected, two_sided_z(config.confidence) * sd);
         let allowance_samples = config
             .allowance
-            .for_cell(trial.cpu_ns as f64, trial.threads_spawned as f64, expected)
+            .for_cell(
+                1,
+                trial.cpu_ns as f64,
+                trial.threads_spawned as f64,
+                expected,
+            )
             .total()
             * expected;
         let within_model = observed >= model_interval.lo - allowance_samples

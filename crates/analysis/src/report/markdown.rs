@@ -99,7 +99,7 @@ fn verdict(v: &Verdict) -> String {
             more_cpu_s: Some(s),
         } => format!("inconclusive (≈{} more CPU-s)", cpu_seconds(*s)),
         Verdict::Inconclusive { more_cpu_s: None } => {
-            "inconclusive (on the allowance's edge)".into()
+            "inconclusive (no amount of CPU decides it at this allowance)".into()
         }
     }
 }
@@ -173,7 +173,7 @@ fn preamble(cmp: &Comparison, out: &mut String) {
          allowance band around 1 and rules out a deviation of {}; **attenuated** or \
          **inflated** when the whole interval lies outside the band; otherwise \
          **inconclusive**, with the CPU that would decide it. Allowance: {} of the CPU + \
-         {:.0} µs per spawned thread + {} sample(s) per cell.\n",
+         {:.0} µs per spawned thread + {} sample(s) per trial.\n",
         pct(s.confidence),
         pct(s.resolution),
         pct(a.relative),
