@@ -403,6 +403,10 @@ impl RatioEstimate {
         let t = two_sided_t(config.confidence, df);
         let spread_interval = Interval::around(mean, t * (moderated / k).sqrt());
 
+        // A ratio cannot be negative; a symmetric interval around a small
+        // one would say it could (and a lost fraction above 100 %).
+        let model_interval = model_interval.clamp_below(0.0);
+        let spread_interval = spread_interval.clamp_below(0.0);
         let interval = model_interval.hull(spread_interval);
         let ratio = median(&ratios).unwrap_or(pooled);
         let verdict = Verdict::decide(ratio, interval, allowance, cpu_s, config);

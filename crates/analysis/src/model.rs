@@ -21,7 +21,7 @@
 //! A per-thread clock whose first expiry is a full period (`+nojitter`, and
 //! `perf-event`, whose counter always starts a full period from overflow)
 //! gets exactly `floor(x)` samples: no noise, but a bias of `−frac(x)` per
-//! thread. It is reported as [`TrialModel::phase_bias`] and counts against
+//! thread. It is reported as [`VarianceParts::phase_bias`] and counts against
 //! the mode like any other loss.
 //!
 //! Threads whose CPU is unknown (`kind = other`) and CPU outside every

@@ -35,6 +35,14 @@ impl Interval {
         }
     }
 
+    /// The interval with both ends raised to at least `floor`.
+    pub fn clamp_below(self, floor: f64) -> Interval {
+        Interval {
+            lo: self.lo.max(floor),
+            hi: self.hi.max(floor),
+        }
+    }
+
     /// Whether `x` lies inside (ends included).
     pub fn contains(&self, x: f64) -> bool {
         self.lo <= x && x <= self.hi

@@ -491,6 +491,14 @@ fn short_lived(cmp: &Comparison, out: &mut String) {
     t.render(out);
 }
 
+fn p_value(p: f64) -> String {
+    if p >= 0.001 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
 fn attribution_text(a: &Attribution) -> String {
     let tvd = match (a.tvd, a.tvd_max) {
         (Some(d), Some(m)) => format!("TVD {d:.3} (max {m:.3})"),
@@ -498,8 +506,10 @@ fn attribution_text(a: &Attribution) -> String {
     };
     let chi = match &a.chi_square {
         Some(c) => format!(
-            ", χ² {:.1} on {:.0} df, p={:.2e}",
-            c.statistic, c.df, c.p_value
+            ", χ² {:.1} on {:.0} df, p = {}",
+            c.statistic,
+            c.df,
+            p_value(c.p_value)
         ),
         None => String::new(),
     };
@@ -594,8 +604,8 @@ fn split_text(s: &RegistrationSplit) -> String {
 fn foreign(cmp: &Comparison, out: &mut String) {
     out.push_str("## Foreign threads\n\n");
     out.push_str(
-        "Registered and unregistered threads, each class's samples against its own CPU. \
-         Per-thread timers never see an unregistered thread; `hybrid` samples them through \
+        "Registered and unregistered threads, each class's samples against its own CPU \
+         (thread counts include the coordinator, which is registered). Per-thread timers never see an unregistered thread; `hybrid` samples them through \
          `setitimer` and may also hand process signals to idle threads. The whole cell's \
          verdict (against all CPU) is in the other tables.\n\n",
     );
