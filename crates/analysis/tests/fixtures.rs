@@ -215,6 +215,7 @@ fn two_runs_make_one_side_by_side_report() {
         "## Environment",
         "## Parallel attenuation",
         "## Rate cap",
+        "## Other workloads",
         "## Short-lived bias",
         "## Attribution",
         "### Imbalanced",

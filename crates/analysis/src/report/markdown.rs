@@ -151,6 +151,7 @@ pub fn render_markdown(cmp: &Comparison) -> String {
     summary(cmp, &mut out);
     parallel_attenuation(cmp, &mut out);
     rate_cap(cmp, &mut out);
+    other_workloads(cmp, &mut out);
     short_lived(cmp, &mut out);
     attribution(cmp, &mut out);
     foreign(cmp, &mut out);
@@ -364,6 +365,35 @@ fn rate_cap(cmp: &Comparison, out: &mut String) {
     );
 }
 
+fn other_workloads(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Other workloads\n\n");
+    out.push_str(
+        "Every other cell but the short-lived ones (next section), held against the \
+         whole process CPU.\n\n",
+    );
+    let keys = cells_where(cmp, |k| {
+        !parallel_workload(k) && k.params.lifetime_ms.is_none()
+    });
+    let mut t = Table::new(heading(
+        &["mode", "workload", "threads", "Hz", "parameters"],
+        cmp,
+    ));
+    for k in &keys {
+        t.row(
+            [
+                k.mode.to_string(),
+                k.workload.to_string(),
+                k.threads.to_string(),
+                k.hz.to_string(),
+                k.params_label(),
+            ]
+            .into_iter()
+            .chain(per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate))),
+        );
+    }
+    t.render(out);
+}
+
 fn onset_text(o: &Onset, unit: &str) -> String {
     let smallest = o.points.first().map(|p| p.x);
     let largest = o.points.last().map(|p| p.x).unwrap_or(0);
@@ -536,7 +566,7 @@ fn attribution(cmp: &Comparison, out: &mut String) {
             "### Imbalanced\n\n",
             (|k: &CellKey| k.workload == WorkloadKind::Imbalanced) as fn(&CellKey) -> bool,
         ),
-        ("### Other workloads\n\n", |k: &CellKey| {
+        ("### Every other workload\n\n", |k: &CellKey| {
             k.workload != WorkloadKind::Imbalanced
         }),
     ] {
@@ -601,21 +631,30 @@ fn split_text(s: &RegistrationSplit) -> String {
     text
 }
 
+/// Whether a split has anything beyond the registered class to show:
+/// unregistered threads, or samples on threads of unknown CPU.
+fn has_outsiders(s: &RegistrationSplit) -> bool {
+    s.unregistered.threads > 0 || s.unknown_cpu_samples > 0.0
+}
+
 fn foreign(cmp: &Comparison, out: &mut String) {
     out.push_str("## Foreign threads\n\n");
     out.push_str(
-        "Registered and unregistered threads, each class's samples against its own CPU \
+        "Cells with unregistered threads, or with samples on threads of unknown CPU: \
+         registered and unregistered threads, each class's samples against its own CPU \
          (thread counts include the coordinator, which is registered). Per-thread timers never see an unregistered thread; `hybrid` samples them through \
          `setitimer` and may also hand process signals to idle threads. The whole cell's \
-         verdict (against all CPU) is in the other tables.\n\n",
+         verdict, against all CPU, is under *Other workloads*.\n\n",
     );
     let keys = cells_where(cmp, |_| true);
     let keys: Vec<CellKey> = keys
         .into_iter()
         .filter(|k| {
-            cmp.runs
-                .iter()
-                .any(|r| cell_of(r, k).is_some_and(|c| c.registration.is_some()))
+            cmp.runs.iter().any(|r| {
+                cell_of(r, k)
+                    .and_then(|c| c.registration.as_ref())
+                    .is_some_and(has_outsiders)
+            })
         })
         .collect();
     let mut t = Table::new(heading(
