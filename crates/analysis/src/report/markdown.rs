@@ -30,8 +30,13 @@ impl Table {
     }
 
     fn render(&self, out: &mut String) {
+        self.render_or(out, "No cells in any run.");
+    }
+
+    /// Renders the table, or `empty` in italics when it has no rows.
+    fn render_or(&self, out: &mut String, empty: &str) {
         if self.rows.is_empty() {
-            out.push_str("_No cells in any run._\n\n");
+            out.push_str(&format!("_{empty}_\n\n"));
             return;
         }
         let line = |cells: &[String]| {
@@ -438,7 +443,10 @@ fn onset_table(
                 )),
         );
     }
-    t.render(out);
+    t.render_or(
+        out,
+        &format!("No mode was measured at two or more {unit} values with everything else equal."),
+    );
 }
 
 fn crossing_text(c: &Crossing, target: f64) -> String {
@@ -518,7 +526,7 @@ fn short_lived(cmp: &Comparison, out: &mut String) {
                 )),
         );
     }
-    t.render(out);
+    t.render_or(out, "No short-lived cells in any run.");
 }
 
 fn p_value(p: f64) -> String {
