@@ -25,7 +25,7 @@ const FALSE_ALARM_BOUND: f64 = 0.01;
 /// One simulated cell per index: a random mode, thread count, rate and CPU.
 ///
 /// `keep` thins every sample (1 = ideal); `gap` adds the uncovered CPU
-/// measured on the real machine (57 µs per trial + 42 µs per thread, see
+/// measured on the real machine (0.75 ms per trial + 21 µs per thread, see
 /// `analysis::calibrate`) to the ground truth.
 fn ideal_cell(
     rng: &mut StdRng,
@@ -53,7 +53,7 @@ fn ideal_cell(
                 .collect();
             spec.coordinator_ns = rng.random_range(0..5_000_000);
             if gap {
-                spec.gap_ns = 57_000 + 42_000 * threads as u64;
+                spec.gap_ns = 750_000 + 21_000 * threads as u64;
             }
             simulate(rng, &spec)
         })
