@@ -21,8 +21,9 @@
 //!   variance `s₀² = mean(V'_i / E_i²)` given `d₀` prior degrees of freedom,
 //!   `s̃² = (d₀·s₀² + (k−1)·s²) / (d₀ + k − 1)`, and the interval is
 //!   `mean(r_i) ± t(d₀ + k − 1)·s̃/√k`. A plain t interval on 3 trials
-//!   would use `t(2) = 31.6` at 99.9 % and call every cell inconclusive; the
-//!   model alone would ignore real excess spread. With `d₀ = 4` (the
+//!   would use `t(2) = 31.6` at 99.9 %, ten times `z`, and leave even a
+//!   perfect sampler inconclusive; the model alone would ignore real excess
+//!   spread. With `d₀ = 4` (the
 //!   default) and `k = 3`, a cell whose real spread dwarfs the model's still
 //!   gets `t(6)·sqrt(2/6) = 3.44` standard errors of its own spread, about
 //!   the nominal `z = 3.29` (its real coverage is then about 92 %, since the
@@ -48,10 +49,9 @@
 //!    (a trial of a dozen samples, where one sample is 8 %). The verdict says
 //!    how many more CPU seconds, over all trials (run as longer trials),
 //!    would let an interval of the same centre reach one of the three
-//!    decisions, assuming its
-//!    half-width shrinks as `1/√CPU` (true for thinning and for the spread;
-//!    the ideal model's shrinks as `1/CPU`, so the figure errs high) and the
-//!    quantum's part of `a` as `1/CPU`. No figure is given when no amount
+//!    decisions, assuming its half-width shrinks as `1/√CPU` (true for
+//!    thinning and for the spread; the ideal model's shrinks as `1/CPU`, so
+//!    the figure errs high) and the quantum's part of `a` as `1/CPU`. No figure is given when no amount
 //!    would do: the centre sits on the band's edge, or the part of `a` that
 //!    does not shrink (relative plus per-thread) already exceeds `δ`.
 
