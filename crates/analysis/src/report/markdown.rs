@@ -1,0 +1,728 @@
+//! The Markdown report: one table per question, one column per run.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use workloads::WorkloadKind;
+
+use crate::analyze::{CellAnalysis, Comparison, LabelledRun};
+use crate::attribution::{Attribution, ClassShare, RegistrationSplit};
+use crate::cell::{CellKey, RatioEstimate, Verdict, VerdictKind};
+use crate::lifetime::{Crossing, LifetimeCurve};
+use crate::onset::Onset;
+
+/// A Markdown table under construction.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(header: impl IntoIterator<Item = String>) -> Table {
+        Table {
+            header: header.into_iter().collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, row: impl IntoIterator<Item = String>) {
+        self.rows.push(row.into_iter().collect());
+    }
+
+    fn render(&self, out: &mut String) {
+        self.render_or(out, "No cells in any run.");
+    }
+
+    /// Renders the table, or `empty` in italics when it has no rows.
+    fn render_or(&self, out: &mut String, empty: &str) {
+        if self.rows.is_empty() {
+            out.push_str(&format!("_{empty}_\n\n"));
+            return;
+        }
+        let line = |cells: &[String]| {
+            let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+            format!("| {} |\n", cells.join(" | "))
+        };
+        out.push_str(&line(&self.header));
+        out.push_str(&format!("|{}\n", "---|".repeat(self.header.len())));
+        for row in &self.rows {
+            out.push_str(&line(row));
+        }
+        out.push('\n');
+    }
+}
+
+/// Keeps a table cell a table cell: no pipes, no line breaks.
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+const MISSING: &str = "—";
+
+fn columns(cmp: &Comparison) -> impl Iterator<Item = String> + '_ {
+    cmp.runs.iter().map(|r| r.column.clone())
+}
+
+fn heading(fixed: &[&str], cmp: &Comparison) -> Vec<String> {
+    fixed
+        .iter()
+        .map(|s| s.to_string())
+        .chain(columns(cmp))
+        .collect()
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1} %", 100.0 * x)
+}
+
+fn interval(e: &RatioEstimate) -> String {
+    format!("[{:.3}, {:.3}]", e.interval.lo, e.interval.hi)
+}
+
+fn verdict(v: &Verdict) -> String {
+    match v {
+        Verdict::Faithful => "faithful".into(),
+        Verdict::Attenuated {
+            lost,
+            lost_interval,
+        } => format!(
+            "**attenuated**, lost {} [{}, {}]",
+            pct(*lost),
+            pct(lost_interval.lo),
+            pct(lost_interval.hi)
+        ),
+        Verdict::Inflated {
+            excess,
+            excess_interval,
+        } => format!(
+            "**inflated**, +{} [{}, {}]",
+            pct(*excess),
+            pct(excess_interval.lo),
+            pct(excess_interval.hi)
+        ),
+        Verdict::Inconclusive {
+            more_cpu_s: Some(s),
+        } => format!("inconclusive (≈{} more CPU-s)", cpu_seconds(*s)),
+        Verdict::Inconclusive { more_cpu_s: None } => {
+            "inconclusive (no amount of CPU decides it at this allowance)".into()
+        }
+    }
+}
+
+fn cpu_seconds(s: f64) -> String {
+    if s >= 100.0 {
+        format!("{s:.0}")
+    } else if s >= 1.0 {
+        format!("{s:.1}")
+    } else {
+        format!("{s:.2}")
+    }
+}
+
+fn estimate(e: &RatioEstimate) -> String {
+    format!("{:.3} {} {}", e.ratio, interval(e), verdict(&e.verdict))
+}
+
+fn ms(x: f64) -> String {
+    format!("{x}")
+}
+
+/// A value per run for a key, or the dash.
+fn per_run<'a, T>(
+    cmp: &'a Comparison,
+    find: impl Fn(&'a LabelledRun) -> Option<T>,
+    show: impl Fn(T) -> String,
+) -> Vec<String> {
+    cmp.runs
+        .iter()
+        .map(|r| find(r).map(&show).unwrap_or_else(|| MISSING.to_string()))
+        .collect()
+}
+
+fn cells_where(cmp: &Comparison, keep: impl Fn(&CellKey) -> bool) -> Vec<CellKey> {
+    cmp.cell_keys().into_iter().filter(|k| keep(k)).collect()
+}
+
+fn parallel_workload(k: &CellKey) -> bool {
+    matches!(k.workload, WorkloadKind::Parallel | WorkloadKind::Rayon)
+}
+
+/// Renders the whole report.
+pub fn render_markdown(cmp: &Comparison) -> String {
+    let mut out = String::new();
+    out.push_str("# profbench report\n\n");
+    preamble(cmp, &mut out);
+    environment(cmp, &mut out);
+    summary(cmp, &mut out);
+    parallel_attenuation(cmp, &mut out);
+    rate_cap(cmp, &mut out);
+    other_workloads(cmp, &mut out);
+    short_lived(cmp, &mut out);
+    attribution(cmp, &mut out);
+    foreign(cmp, &mut out);
+    excluded(cmp, &mut out);
+    out
+}
+
+fn preamble(cmp: &Comparison, out: &mut String) {
+    let Some(first) = cmp.runs.first() else {
+        return;
+    };
+    let s = &first.analysis.settings;
+    let a = &s.allowance;
+    let _ = writeln!(
+        out,
+        "Each cell pools a (mode, workload, threads, rate, parameters) over its trials. \
+         **ratio** = weighted samples × period / process CPU (`getrusage`), the median over \
+         trials; the interval is the wider of the ideal-sampler model's and the trial-to-trial \
+         spread's, at {} confidence. A cell is **faithful** when its interval touches the \
+         allowance band around 1 and rules out a deviation of {}; **attenuated** or \
+         **inflated** when the whole interval lies outside the band; otherwise \
+         **inconclusive**, with the CPU that would decide it. Allowance: {} of the CPU + \
+         {:.0} µs per spawned thread + {} sample(s) per trial.\n",
+        pct(s.confidence),
+        pct(s.resolution),
+        pct(a.relative),
+        a.per_thread_ns / 1e3,
+        a.quantum_samples
+    );
+    if cmp.runs.len() > 1 {
+        out.push_str("Runs are side by side, one column each, cells matched by key; — marks a cell a run lacks.\n\n");
+    }
+}
+
+fn environment(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Environment\n\n");
+    let mut t = Table::new(std::iter::once(String::new()).chain(columns(cmp)));
+    type Field = fn(&LabelledRun) -> String;
+    let fields: [(&str, Field); 14] = [
+        ("source", |r| r.label.clone()),
+        ("label", |r| {
+            r.analysis
+                .env
+                .label
+                .clone()
+                .unwrap_or_else(|| MISSING.into())
+        }),
+        ("kernel", |r| r.analysis.env.kernel.clone()),
+        ("arch", |r| r.analysis.env.arch.clone()),
+        ("HZ", |r| {
+            format!("{} ({})", r.analysis.env.hz, r.analysis.env.hz_source)
+        }),
+        ("CPU timer rate measured", |r| {
+            r.analysis
+                .env
+                .hz_measured
+                .map(|h| format!("{h:.1} /s"))
+                .unwrap_or_else(|| MISSING.into())
+        }),
+        ("CPUs", |r| r.analysis.env.cpus.to_string()),
+        ("CPU model", |r| {
+            r.analysis
+                .env
+                .cpu_model
+                .clone()
+                .unwrap_or_else(|| MISSING.into())
+        }),
+        ("perf_event_paranoid", |r| {
+            r.analysis
+                .env
+                .perf_event_paranoid
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| MISSING.into())
+        }),
+        ("perf events", |r| {
+            if r.analysis.env.perf_event_available {
+                "available".into()
+            } else {
+                format!(
+                    "unavailable: {}",
+                    r.analysis.env.perf_event_error.as_deref().unwrap_or("?")
+                )
+            }
+        }),
+        ("matrix", |r| {
+            r.analysis
+                .run
+                .matrix
+                .clone()
+                .unwrap_or_else(|| MISSING.into())
+        }),
+        ("seed", |r| r.analysis.run.seed.to_string()),
+        ("profbench", |r| r.analysis.run.profbench_version.clone()),
+        ("trials (analysed / excluded)", |r| {
+            let excluded = r.analysis.excluded.len();
+            format!("{} / {excluded}", r.analysis.trials_total - excluded)
+        }),
+    ];
+    for (name, f) in fields {
+        t.row(std::iter::once(name.to_string()).chain(cmp.runs.iter().map(f)));
+    }
+    t.render(out);
+}
+
+fn summary(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Verdicts at a glance\n\n");
+    let mut t = Table::new(heading(&["verdict"], cmp));
+    for kind in [
+        VerdictKind::Faithful,
+        VerdictKind::Attenuated,
+        VerdictKind::Inflated,
+        VerdictKind::Inconclusive,
+    ] {
+        t.row(
+            std::iter::once(kind.to_string()).chain(cmp.runs.iter().map(|r| {
+                r.analysis
+                    .cells
+                    .iter()
+                    .filter(|c| c.estimate.verdict.kind() == kind)
+                    .count()
+                    .to_string()
+            })),
+        );
+    }
+    t.render(out);
+}
+
+fn cell_of<'a>(run: &'a LabelledRun, key: &CellKey) -> Option<&'a CellAnalysis> {
+    run.analysis.cell(key)
+}
+
+fn parallel_attenuation(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Parallel attenuation\n\n");
+    out.push_str(
+        "`parallel` and `rayon` workloads by mode, rate and thread count. \
+         A process-wide timer delivers at most one signal per tick, so it falls \
+         behind once more than period/tick threads burn CPU.\n\n",
+    );
+    let mut keys = cells_where(cmp, parallel_workload);
+    keys.sort_by(|a, b| {
+        (a.mode, a.workload, a.hz, a.threads).cmp(&(b.mode, b.workload, b.hz, b.threads))
+    });
+    let mut t = Table::new(heading(&["mode", "workload", "Hz", "threads"], cmp));
+    for k in &keys {
+        t.row(
+            [
+                k.mode.to_string(),
+                k.workload.to_string(),
+                k.hz.to_string(),
+                k.threads.to_string(),
+            ]
+            .into_iter()
+            .chain(per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate))),
+        );
+    }
+    t.render(out);
+    out.push_str("### Where each mode stops being faithful, by threads\n\n");
+    onset_table(
+        cmp,
+        out,
+        |r| &r.analysis.thread_onsets,
+        "Hz",
+        |k| k.hz.to_string(),
+        "threads",
+    );
+}
+
+fn rate_cap(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Rate cap\n\n");
+    out.push_str(
+        "CPU-clock timers are checked once per tick, so no timer fires faster than HZ \
+         per thread. *with overruns* is `(samples + si_overrun)·period / CPU`: when it \
+         is near 1 the missing samples were merged by the kernel, not lost.\n\n",
+    );
+    let mut keys = cells_where(cmp, parallel_workload);
+    keys.sort_by(|a, b| {
+        (a.mode, a.workload, a.threads, a.hz).cmp(&(b.mode, b.workload, b.threads, b.hz))
+    });
+    let mut t = Table::new(heading(&["mode", "workload", "threads", "Hz"], cmp));
+    for k in &keys {
+        t.row(
+            [
+                k.mode.to_string(),
+                k.workload.to_string(),
+                k.threads.to_string(),
+                k.hz.to_string(),
+            ]
+            .into_iter()
+            .chain(per_run(
+                cmp,
+                |r| cell_of(r, k),
+                |c| {
+                    let mut s = estimate(&c.estimate);
+                    if let Some(w) = c.ratio_with_overruns {
+                        let _ = write!(s, "; with overruns {w:.3}");
+                    }
+                    s
+                },
+            )),
+        );
+    }
+    t.render(out);
+    out.push_str("### Where each mode stops being faithful, by rate\n\n");
+    onset_table(
+        cmp,
+        out,
+        |r| &r.analysis.rate_onsets,
+        "threads",
+        |k| k.threads.to_string(),
+        "Hz",
+    );
+}
+
+fn other_workloads(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Other workloads\n\n");
+    out.push_str(
+        "Every other cell but the short-lived ones (next section), held against the \
+         whole process CPU.\n\n",
+    );
+    let keys = cells_where(cmp, |k| {
+        !parallel_workload(k) && k.params.lifetime_ms.is_none()
+    });
+    let mut t = Table::new(heading(
+        &["mode", "workload", "threads", "Hz", "parameters"],
+        cmp,
+    ));
+    for k in &keys {
+        t.row(
+            [
+                k.mode.to_string(),
+                k.workload.to_string(),
+                k.threads.to_string(),
+                k.hz.to_string(),
+                k.params_label(),
+            ]
+            .into_iter()
+            .chain(per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate))),
+        );
+    }
+    t.render(out);
+}
+
+fn onset_text(o: &Onset, unit: &str) -> String {
+    let smallest = o.points.first().map(|p| p.x);
+    let largest = o.points.last().map(|p| p.x).unwrap_or(0);
+    let inconclusive = if o.inconclusive_before > 0 {
+        format!(", {} inconclusive below", o.inconclusive_before)
+    } else {
+        String::new()
+    };
+    match o.first_unfaithful {
+        Some(x) if Some(x) == smallest => format!("{x} {unit} (already at the smallest tested)"),
+        Some(x) => match o.last_faithful {
+            Some(f) => format!("{x} {unit} (faithful at {f}{inconclusive})"),
+            None => format!("{x} {unit} (nothing faithful below{inconclusive})"),
+        },
+        None if o.inconclusive_before == 0 => format!("not within {largest} {unit}"),
+        None => format!("none seen up to {largest} {unit}{inconclusive}"),
+    }
+}
+
+fn onset_table(
+    cmp: &Comparison,
+    out: &mut String,
+    onsets: fn(&LabelledRun) -> &Vec<Onset>,
+    fixed_name: &str,
+    fixed: fn(&CellKey) -> String,
+    unit: &str,
+) {
+    let keys: BTreeSet<CellKey> = cmp
+        .runs
+        .iter()
+        .flat_map(|r| onsets(r).iter().map(|o| o.key))
+        .collect();
+    let mut t = Table::new(heading(&["mode", "workload", fixed_name], cmp));
+    for k in &keys {
+        t.row(
+            [k.mode.to_string(), k.workload.to_string(), fixed(k)]
+                .into_iter()
+                .chain(per_run(
+                    cmp,
+                    |r| onsets(r).iter().find(|o| o.key == *k),
+                    |o| onset_text(o, unit),
+                )),
+        );
+    }
+    t.render_or(
+        out,
+        &format!("No mode was measured at two or more {unit} values with everything else equal."),
+    );
+}
+
+fn crossing_text(c: &Crossing, target: f64) -> String {
+    match c {
+        Crossing::At { lifetime_ms } => format!("{lifetime_ms:.1} ms"),
+        Crossing::AtOrBelowSmallest { lifetime_ms } => {
+            format!(
+                "≤ {} ms (already at {target} at the smallest)",
+                ms(*lifetime_ms)
+            )
+        }
+        Crossing::NotReached { largest_ms } => {
+            format!("not reached (below {target} at {} ms)", ms(*largest_ms))
+        }
+    }
+}
+
+fn short_lived(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Short-lived bias\n\n");
+    out.push_str(
+        "A thread's timer dies with it: a thread that exits before a tick delivers its \
+         due expiry takes the sample along. Ratio by thread lifetime (CPU ms per thread).\n\n",
+    );
+    let keys = cells_where(cmp, |k| k.params.lifetime_ms.is_some());
+    let mut keys: Vec<CellKey> = keys;
+    keys.sort_by(|a, b| {
+        (a.mode, a.hz, a.threads)
+            .cmp(&(b.mode, b.hz, b.threads))
+            .then(a.cmp(b))
+    });
+    let mut t = Table::new(heading(&["mode", "Hz", "threads", "lifetime ms"], cmp));
+    for k in &keys {
+        t.row(
+            [
+                k.mode.to_string(),
+                k.hz.to_string(),
+                k.threads.to_string(),
+                ms(k.params.lifetime_ms.unwrap_or(f64::NAN)),
+            ]
+            .into_iter()
+            .chain(per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate))),
+        );
+    }
+    t.render(out);
+    let curves: BTreeSet<CellKey> = cmp
+        .runs
+        .iter()
+        .flat_map(|r| r.analysis.lifetime_curves.iter().map(|c| c.key))
+        .collect();
+    let target = cmp
+        .runs
+        .first()
+        .map(|r| r.analysis.settings.target_ratio)
+        .unwrap_or(0.95);
+    let _ = writeln!(
+        out,
+        "### Lifetime at which each mode reaches {target}\n\n\
+         The smallest lifetime from which every longer one measured reaches {target}, \
+         interpolated on log-lifetime.\n"
+    );
+    let mut t = Table::new(heading(&["mode", "Hz", "threads"], cmp));
+    let find = |r: &LabelledRun, k: &CellKey| -> Option<LifetimeCurve> {
+        r.analysis
+            .lifetime_curves
+            .iter()
+            .find(|c| c.key == *k)
+            .cloned()
+    };
+    for k in &curves {
+        t.row(
+            [k.mode.to_string(), k.hz.to_string(), k.threads.to_string()]
+                .into_iter()
+                .chain(per_run(
+                    cmp,
+                    |r| find(r, k),
+                    |c| crossing_text(&c.crossing, c.target),
+                )),
+        );
+    }
+    t.render_or(out, "No short-lived cells in any run.");
+}
+
+fn p_value(p: f64) -> String {
+    if p >= 0.001 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
+fn attribution_text(a: &Attribution) -> String {
+    let tvd = match (a.tvd, a.tvd_max) {
+        (Some(d), Some(m)) => format!("TVD {d:.3} (max {m:.3})"),
+        _ => "TVD —".into(),
+    };
+    let chi = match &a.chi_square {
+        Some(c) => format!(
+            ", χ² {:.1} on {:.0} df, p = {}",
+            c.statistic,
+            c.df,
+            p_value(c.p_value)
+        ),
+        None => String::new(),
+    };
+    let unattributed = if a.unattributed_samples > 0.0 {
+        format!(
+            ", {:.0} samples on threads of unknown CPU",
+            a.unattributed_samples
+        )
+    } else {
+        String::new()
+    };
+    format!("{tvd}{chi}{unattributed}: {}", a.verdict)
+}
+
+fn attribution(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Attribution\n\n");
+    out.push_str(
+        "Samples per thread against CPU per thread: total variation distance (the share of \
+         the profile on the wrong thread; median and max over trials) and a chi-square test \
+         with small threads pooled to ≥ 5 expected samples per bin.\n\n",
+    );
+    for (title, keep) in [
+        (
+            "### Imbalanced\n\n",
+            (|k: &CellKey| k.workload == WorkloadKind::Imbalanced) as fn(&CellKey) -> bool,
+        ),
+        ("### Every other workload\n\n", |k: &CellKey| {
+            k.workload != WorkloadKind::Imbalanced
+        }),
+    ] {
+        out.push_str(title);
+        let keys = cells_where(cmp, keep);
+        let mut t = Table::new(heading(
+            &["mode", "workload", "threads", "Hz", "parameters"],
+            cmp,
+        ));
+        for k in &keys {
+            t.row(
+                [
+                    k.mode.to_string(),
+                    k.workload.to_string(),
+                    k.threads.to_string(),
+                    k.hz.to_string(),
+                    k.params_label(),
+                ]
+                .into_iter()
+                .chain(per_run(
+                    cmp,
+                    |r| cell_of(r, k),
+                    |c| attribution_text(&c.attribution),
+                )),
+            );
+        }
+        t.render(out);
+    }
+}
+
+fn class_text(name: &str, c: &ClassShare) -> String {
+    match &c.estimate {
+        Some(e) => format!(
+            "{name} ({} thr, {:.2} CPU-s) {}",
+            c.threads,
+            c.cpu_s,
+            estimate(e)
+        ),
+        None if c.weighted_samples > 0.0 => {
+            format!("{name}: {:.0} samples, no CPU", c.weighted_samples)
+        }
+        None => format!("{name}: none"),
+    }
+}
+
+fn split_text(s: &RegistrationSplit) -> String {
+    let mut text = format!(
+        "{}; {}",
+        class_text("registered", &s.registered),
+        class_text("unregistered", &s.unregistered)
+    );
+    if s.unknown_cpu_samples > 0.0 {
+        let _ = write!(
+            text,
+            "; {:.0} samples on threads of unknown CPU",
+            s.unknown_cpu_samples
+        );
+    }
+    if s.rejected > 0 {
+        let _ = write!(text, "; {} signals rejected", s.rejected);
+    }
+    text
+}
+
+/// Whether a split has anything beyond the registered class to show:
+/// unregistered threads, or samples on threads of unknown CPU.
+fn has_outsiders(s: &RegistrationSplit) -> bool {
+    s.unregistered.threads > 0 || s.unknown_cpu_samples > 0.0
+}
+
+fn foreign(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Foreign threads\n\n");
+    out.push_str(
+        "Cells with unregistered threads, or with samples on threads of unknown CPU: \
+         registered and unregistered threads, each class's samples against its own CPU \
+         (thread counts include the coordinator, which is registered). Per-thread timers never see an unregistered thread; `hybrid` samples them through \
+         `setitimer` and may also hand process signals to idle threads. The whole cell's \
+         verdict, against all CPU, is under *Other workloads*.\n\n",
+    );
+    let keys = cells_where(cmp, |_| true);
+    let keys: Vec<CellKey> = keys
+        .into_iter()
+        .filter(|k| {
+            cmp.runs.iter().any(|r| {
+                cell_of(r, k)
+                    .and_then(|c| c.registration.as_ref())
+                    .is_some_and(has_outsiders)
+            })
+        })
+        .collect();
+    let mut t = Table::new(heading(
+        &["mode", "workload", "threads", "Hz", "parameters"],
+        cmp,
+    ));
+    for k in &keys {
+        t.row(
+            [
+                k.mode.to_string(),
+                k.workload.to_string(),
+                k.threads.to_string(),
+                k.hz.to_string(),
+                k.params_label(),
+            ]
+            .into_iter()
+            .chain(per_run(
+                cmp,
+                |r| cell_of(r, k).and_then(|c| c.registration.as_ref()),
+                split_text,
+            )),
+        );
+    }
+    t.render(out);
+}
+
+fn excluded(cmp: &Comparison, out: &mut String) {
+    out.push_str("## Failed and unavailable trials\n\n");
+    let mut t = Table::new(
+        [
+            "run",
+            "mode",
+            "workload",
+            "threads",
+            "Hz",
+            "parameters",
+            "trial",
+            "status",
+            "error",
+        ]
+        .map(String::from),
+    );
+    for r in &cmp.runs {
+        for e in &r.analysis.excluded {
+            t.row([
+                r.column.clone(),
+                e.key.mode.to_string(),
+                e.key.workload.to_string(),
+                e.key.threads.to_string(),
+                e.key.hz.to_string(),
+                e.key.params_label(),
+                e.trial.to_string(),
+                format!("{:?}", e.status).to_lowercase(),
+                e.error.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    if t.rows.is_empty() {
+        out.push_str("None: every trial measured.\n");
+    } else {
+        t.render(out);
+    }
+}
