@@ -48,7 +48,11 @@ fn delivery(c: &mut Criterion) {
     for mode in MODES {
         let mode: Mode = mode.parse().unwrap();
         // 1 Hz: the session's own timers stay out of the measurement.
-        let session = match Session::start(SessionConfig { mode, hz: 1, seed: 1 }) {
+        let session = match Session::start(SessionConfig {
+            mode,
+            hz: 1,
+            seed: 1,
+        }) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("skipping {mode}: {e}");
@@ -96,7 +100,9 @@ fn cpu_of(iters: u64, mut once: impl FnMut()) -> Duration {
 
 fn slowdown(c: &mut Criterion) {
     let mut group = c.benchmark_group("slowdown");
-    group.sample_size(20).measurement_time(Duration::from_secs(4));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4));
     group.bench_function("off", |b| {
         b.iter_custom(|iters| cpu_of(iters, || fixed_work(&StdSpawner)))
     });

@@ -24,6 +24,8 @@ pub enum Command {
     Run(RunArgs),
     /// Print the environment block: kernel, HZ, cores, timer and perf support.
     Env(EnvArgs),
+    /// Analyse run files: verdicts and tables in report.md, several runs side by side.
+    Report(ReportArgs),
     /// Burn a known load standalone (to point another profiler at).
     Burn(BurnArgs),
 }
@@ -109,6 +111,17 @@ pub struct RunArgs {
     /// Do not show the progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// `profbench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run files (run.json) to analyse; several are set side by side.
+    #[arg(required = true, value_name = "RUN.json")]
+    pub runs: Vec<PathBuf>,
+    /// Output directory (default: the first run file's directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `profbench env`.

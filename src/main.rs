@@ -37,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Env(args) => commands::env::run(args),
+        Command::Report(args) => commands::report::run(args),
         Command::Burn(args) => commands::burn::run(args),
     };
     match result {

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use analysis::{CellKey, RunAnalysis, Verdict};
 use harness::record::{RunRecord, TrialRecord, TrialStatus};
 use workloads::WorkloadParams;
 
@@ -75,8 +76,22 @@ pub fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// One line per cell: median ratio over its trials, with the range.
-pub fn table(run: &RunRecord) -> String {
+/// A verdict in a few words.
+pub fn verdict_label(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Faithful => "faithful".into(),
+        Verdict::Attenuated { lost, .. } => format!("attenuated, −{:.1} %", lost * 100.0),
+        Verdict::Inflated { excess, .. } => format!("inflated, +{:.1} %", excess * 100.0),
+        Verdict::Inconclusive {
+            more_cpu_s: Some(s),
+        } => format!("inconclusive (≈{s:.0} more CPU-s)"),
+        Verdict::Inconclusive { more_cpu_s: None } => "inconclusive".into(),
+    }
+}
+
+/// One line per cell: median ratio over its trials, with the range and,
+/// when the run was analysed, the cell's verdict.
+pub fn table(run: &RunRecord, analysis: Option<&RunAnalysis>) -> String {
     let mut order: Vec<(String, String, usize, u32, String)> = Vec::new();
     for t in &run.trials {
         let key = cell_of(t);
@@ -107,6 +122,10 @@ pub fn table(run: &RunRecord) -> String {
                 .map_or("-".into(), |m| format!("{m:.0}"));
             let overruns = median(ok.iter().map(|t| t.overruns as f64).collect())
                 .map_or("-".into(), |m| format!("{m:.0}"));
+            let verdict = analysis
+                .and_then(|a| a.cell(&CellKey::of(trials[0])))
+                .map(|c| verdict_label(&c.estimate.verdict))
+                .unwrap_or_else(|| "-".into());
             let note = trials
                 .iter()
                 .find(|t| t.status != TrialStatus::Ok)
@@ -135,6 +154,7 @@ pub fn table(run: &RunRecord) -> String {
                 overruns,
                 ratio,
                 range,
+                verdict,
                 note,
             ]
         })
@@ -142,7 +162,7 @@ pub fn table(run: &RunRecord) -> String {
     render_table(
         &[
             "mode", "workload", "threads", "hz", "params", "ok", "samples", "overruns", "ratio",
-            "range", "note",
+            "range", "verdict", "note",
         ],
         &rows,
     )

@@ -218,3 +218,53 @@ fn env_prints_the_environment() {
     assert!(env["hz"].as_u64().unwrap() >= 100);
     assert!(!env["kernel"].as_str().unwrap().is_empty());
 }
+
+#[test]
+fn report_sets_runs_side_by_side_and_rejects_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_run(&dir.path().join("a"), "1");
+    tiny_run(&dir.path().join("b"), "2");
+    let a = dir.path().join("a/run.json");
+    let b = dir.path().join("b/run.json");
+    let out = dir.path().join("report");
+    let result = profbench(&[
+        "report",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains(a.to_str().unwrap()) && report.contains(b.to_str().unwrap()));
+
+    let truncated = dir.path().join("truncated.json");
+    let text = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    let foreign = dir.path().join("foreign.json");
+    std::fs::write(&foreign, r#"{"name": "not a run"}"#).unwrap();
+    let future = dir.path().join("future.json");
+    std::fs::write(&future, text.replacen("\"schema\": 1", "\"schema\": 99", 1)).unwrap();
+    let empty_out = dir.path().join("never");
+    for (file, mentions) in [
+        (dir.path().join("missing.json"), "cannot read"),
+        (truncated, "truncated"),
+        (foreign, "schema"),
+        (future, "schema version 99"),
+    ] {
+        assert_usage_error(
+            &[
+                "report",
+                file.to_str().unwrap(),
+                "--out",
+                empty_out.to_str().unwrap(),
+            ],
+            mentions,
+        );
+        no_results_in(&empty_out);
+    }
+}

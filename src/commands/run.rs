@@ -115,7 +115,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         &csv_path,
         &summary::csv(&run).context("formatting run.csv")?,
     )?;
-    print!("{}", summary::table(&run));
+    // A run's own analysis cannot fail on input it just wrote; if it does,
+    // the table goes without verdicts and the reason is shown.
+    let analysis = analysis::analyze_run(&run, &analysis::AnalysisConfig::default())
+        .map_err(|e| eprintln!("warning: no verdicts: {e}"))
+        .ok();
+    print!("{}", summary::table(&run, analysis.as_ref()));
     eprintln!("wrote {} and {}", json_path.display(), csv_path.display());
     Ok(ExitCode::SUCCESS)
 }
