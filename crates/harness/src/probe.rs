@@ -8,6 +8,7 @@ use crate::mode::Mechanism;
 
 pub use crate::ffi::{
     as_if_in_handler, in_sigprof_handler, send_sigprof_to_self, HandlerAllocationCounter,
+    ProfItimer,
 };
 
 /// `si_code` values of the signals each mechanism's kernel source sends.

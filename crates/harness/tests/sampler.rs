@@ -327,3 +327,22 @@ fn a_failing_timer_create_fails_the_trial_and_leaks_nothing() {
     assert_eq!(posix_timers(), timers_before);
     assert!(harness::itimer_prof().unwrap().value.is_zero());
 }
+
+#[test]
+fn someone_elses_itimer_is_not_mixed_with_ours() {
+    let _serial = serial();
+    // Their handler first, so their timer's signal cannot kill the test.
+    let _theirs = harness::probe::EmptyHandler::install().unwrap();
+    let itimer = harness::probe::ProfItimer::arm(std::time::Duration::from_secs(10)).unwrap();
+    let config = SessionConfig {
+        mode: "setitimer".parse::<Mode>().unwrap(),
+        hz: 100,
+        seed: 1,
+    };
+    assert!(matches!(
+        Session::start(config),
+        Err(harness::SamplerError::ItimerInUse)
+    ));
+    itimer.disarm().unwrap();
+    Session::start(config).unwrap().finish().unwrap();
+}
