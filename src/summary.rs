@@ -8,23 +8,11 @@ use workloads::WorkloadParams;
 
 /// The workload parameters of a cell, in words ("" when none).
 pub fn params_label(p: &WorkloadParams) -> String {
-    let mut parts = Vec::new();
-    if let Some(v) = p.lifetime_ms {
-        parts.push(format!("lifetime {v} ms"));
-    }
-    if let Some(v) = p.burst_ms {
-        parts.push(format!("burst {v} ms"));
-    }
-    if let Some(v) = p.duty {
-        parts.push(format!("duty {v}"));
-    }
-    if let Some(v) = p.hot_share {
-        parts.push(format!("hot {v}"));
-    }
-    if let Some(v) = p.foreign_share {
-        parts.push(format!("foreign {v}"));
-    }
-    parts.join(", ")
+    p.named()
+        .into_iter()
+        .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn cell_of(t: &TrialRecord) -> (String, String, usize, u32, String) {
@@ -171,16 +159,10 @@ pub fn table(run: &RunRecord, analysis: Option<&RunAnalysis>) -> String {
 /// `run.csv`: one row per trial (per-thread detail stays in run.json).
 pub fn csv(run: &RunRecord) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "mode",
-        "workload",
-        "threads",
-        "hz",
-        "lifetime_ms",
-        "burst_ms",
-        "duty",
-        "hot_share",
-        "foreign_share",
+    let param_names = WorkloadParams::default().named().map(|(name, _)| name);
+    let mut header = vec!["mode", "workload", "threads", "hz"];
+    header.extend(param_names);
+    header.extend([
         "trial",
         "seed",
         "status",
@@ -197,20 +179,19 @@ pub fn csv(run: &RunRecord) -> Result<Vec<u8>, csv::Error> {
         "registered_weighted",
         "unregistered_weighted",
         "error",
-    ])?;
+    ]);
+    w.write_record(&header)?;
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for t in &run.trials {
         let (registered, unregistered) = t.weighted_by_registration();
-        w.write_record([
+        let mut row = vec![
             t.mode.to_string(),
             t.workload.to_string(),
             t.threads.to_string(),
             t.hz.to_string(),
-            opt(t.params.lifetime_ms),
-            opt(t.params.burst_ms),
-            opt(t.params.duty),
-            opt(t.params.hot_share),
-            opt(t.params.foreign_share),
+        ];
+        row.extend(t.params.named().map(|(_, v)| opt(v)));
+        row.extend([
             t.trial.to_string(),
             t.seed.to_string(),
             format!("{:?}", t.status).to_lowercase(),
@@ -227,7 +208,8 @@ pub fn csv(run: &RunRecord) -> Result<Vec<u8>, csv::Error> {
             registered.to_string(),
             unregistered.to_string(),
             t.error.clone().unwrap_or_default(),
-        ])?;
+        ]);
+        w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }

@@ -93,15 +93,18 @@ fn cmp_param(a: Option<f64>, b: Option<f64>) -> Ordering {
 
 impl Ord for CellKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        let (p, q) = (&self.params, &other.params);
+        let params = self
+            .params
+            .named()
+            .into_iter()
+            .zip(other.params.named())
+            .fold(Ordering::Equal, |acc, ((_, a), (_, b))| {
+                acc.then(cmp_param(a, b))
+            });
         self.mode
             .cmp(&other.mode)
             .then(self.workload.cmp(&other.workload))
-            .then(cmp_param(p.lifetime_ms, q.lifetime_ms))
-            .then(cmp_param(p.burst_ms, q.burst_ms))
-            .then(cmp_param(p.duty, q.duty))
-            .then(cmp_param(p.hot_share, q.hot_share))
-            .then(cmp_param(p.foreign_share, q.foreign_share))
+            .then(params)
             .then(self.hz.cmp(&other.hz))
             .then(self.threads.cmp(&other.threads))
     }
@@ -136,18 +139,12 @@ impl CellKey {
     /// The workload parameters that are set, as `name=value` pairs joined by
     /// commas; empty when none are.
     pub fn params_label(&self) -> String {
-        let p = &self.params;
-        [
-            ("lifetime_ms", p.lifetime_ms),
-            ("burst_ms", p.burst_ms),
-            ("duty", p.duty),
-            ("hot_share", p.hot_share),
-            ("foreign_share", p.foreign_share),
-        ]
-        .into_iter()
-        .filter_map(|(name, v)| v.map(|v| format!("{name}={v}")))
-        .collect::<Vec<_>>()
-        .join(",")
+        self.params
+            .named()
+            .into_iter()
+            .filter_map(|(name, v)| v.map(|v| format!("{name}={v}")))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 

@@ -21,6 +21,7 @@
 //! duty = [0.25]                # bursty only
 //! hot_share = [0.5]            # imbalanced only
 //! foreign_share = [0.5]        # foreign only
+//! foreign_load = [1, 0]        # foreign only: 0 = the unregistered threads idle
 //! ```
 //!
 //! Workload parameters apply only to the workloads that take them, so a
@@ -188,6 +189,18 @@ fn de_share<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
     positive_list(d, "share", 1.0)
 }
 
+fn de_load<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    let list = Vec::<f64>::deserialize(d)?;
+    for &v in &list {
+        if !(v.is_finite() && (0.0..=100.0).contains(&v)) {
+            return Err(serde::de::Error::custom(format!(
+                "foreign_load values must be within [0, 100], got {v}"
+            )));
+        }
+    }
+    Ok(list)
+}
+
 fn de_cpu_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let v = f64::deserialize(d)?;
     check_cpu_seconds(v)
@@ -254,6 +267,9 @@ pub struct Group {
     /// `foreign` unregistered fractions.
     #[serde(default, deserialize_with = "de_share")]
     pub foreign_share: Vec<f64>,
+    /// `foreign` loads of an unregistered thread relative to a registered one (0: idle).
+    #[serde(default, deserialize_with = "de_load")]
+    pub foreign_load: Vec<f64>,
 }
 
 /// A whole matrix.
@@ -448,6 +464,11 @@ impl Matrix {
                     !group.foreign_share.is_empty(),
                     WorkloadKind::Foreign,
                 ),
+                (
+                    "foreign_load",
+                    !group.foreign_load.is_empty(),
+                    WorkloadKind::Foreign,
+                ),
             ] {
                 if given && !uses(kind) {
                     return Err(err(format!(
@@ -504,69 +525,48 @@ impl Matrix {
     }
 }
 
+/// How a matrix list sets one workload parameter.
+type ParamSetter = fn(&mut WorkloadParams, f64);
+
 fn param_variants(group: &Group, workload: WorkloadKind) -> Vec<WorkloadParams> {
-    let each = |values: &[f64], set: &dyn Fn(f64) -> WorkloadParams| -> Vec<WorkloadParams> {
-        if values.is_empty() {
-            vec![WorkloadParams::default()]
-        } else {
-            values.iter().map(|&v| set(v)).collect()
-        }
+    let lists: Vec<(&[f64], ParamSetter)> = match workload {
+        WorkloadKind::ShortLived => vec![(&group.lifetime_ms, |p, v| p.lifetime_ms = Some(v))],
+        WorkloadKind::Bursty => vec![
+            (&group.burst_ms, |p, v| p.burst_ms = Some(v)),
+            (&group.duty, |p, v| p.duty = Some(v)),
+        ],
+        WorkloadKind::Imbalanced => vec![(&group.hot_share, |p, v| p.hot_share = Some(v))],
+        WorkloadKind::Foreign => vec![
+            (&group.foreign_share, |p, v| p.foreign_share = Some(v)),
+            (&group.foreign_load, |p, v| p.foreign_load = Some(v)),
+        ],
+        WorkloadKind::Parallel | WorkloadKind::Rayon => vec![],
     };
-    match workload {
-        WorkloadKind::ShortLived => each(&group.lifetime_ms, &|v| WorkloadParams {
-            lifetime_ms: Some(v),
-            ..Default::default()
-        }),
-        WorkloadKind::Bursty => {
-            let bursts: Vec<Option<f64>> = if group.burst_ms.is_empty() {
-                vec![None]
-            } else {
-                group.burst_ms.iter().copied().map(Some).collect()
-            };
-            let duties: Vec<Option<f64>> = if group.duty.is_empty() {
-                vec![None]
-            } else {
-                group.duty.iter().copied().map(Some).collect()
-            };
-            bursts
-                .iter()
-                .flat_map(|&burst_ms| {
-                    duties.iter().map(move |&duty| WorkloadParams {
-                        burst_ms,
-                        duty,
-                        ..Default::default()
-                    })
+    // The cross product of the lists given; a list left empty keeps the default.
+    let mut variants = vec![WorkloadParams::default()];
+    for (values, set) in lists.into_iter().filter(|(values, _)| !values.is_empty()) {
+        variants = variants
+            .iter()
+            .flat_map(|base| {
+                values.iter().map(move |&v| {
+                    let mut p = *base;
+                    set(&mut p, v);
+                    p
                 })
-                .collect()
-        }
-        WorkloadKind::Imbalanced => each(&group.hot_share, &|v| WorkloadParams {
-            hot_share: Some(v),
-            ..Default::default()
-        }),
-        WorkloadKind::Foreign => each(&group.foreign_share, &|v| WorkloadParams {
-            foreign_share: Some(v),
-            ..Default::default()
-        }),
-        WorkloadKind::Parallel | WorkloadKind::Rayon => vec![WorkloadParams::default()],
+            })
+            .collect();
     }
+    variants
 }
 
-fn cell_key(s: &TrialSpec) -> (Mode, WorkloadKind, usize, u32, u128, [Option<u64>; 5]) {
-    let p = s.params;
-    let bits = |v: Option<f64>| v.map(f64::to_bits);
+fn cell_key(s: &TrialSpec) -> (Mode, WorkloadKind, usize, u32, u128, [Option<u64>; 6]) {
     (
         s.mode,
         s.workload,
         s.threads,
         s.hz,
         s.cpu.as_nanos(),
-        [
-            bits(p.lifetime_ms),
-            bits(p.burst_ms),
-            bits(p.duty),
-            bits(p.hot_share),
-            bits(p.foreign_share),
-        ],
+        s.params.named().map(|(_, v)| v.map(f64::to_bits)),
     )
 }
 

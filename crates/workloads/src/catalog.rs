@@ -1,7 +1,7 @@
 //! The workloads themselves: how each one splits its CPU budget over threads.
 
 use std::collections::VecDeque;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use rand::rngs::SmallRng;
@@ -227,24 +227,69 @@ fn bursty(spec: &WorkloadSpec, spawner: &dyn Spawner) -> Result<WorkloadOutcome,
 }
 
 fn foreign(spec: &WorkloadSpec, spawner: &dyn Spawner) -> Result<WorkloadOutcome, WorkloadError> {
-    let share_foreign = spec.params().foreign_share.expect("resolved by new");
+    let params = spec.params();
+    let share_foreign = params.foreign_share.expect("resolved by new");
+    let load = params.foreign_load.expect("resolved by new");
     let threads = spec.threads();
-    let mut foreign = (threads as f64 * share_foreign).round() as usize;
-    if share_foreign > 0.0 {
-        foreign = foreign.max(1);
-    }
-    let foreign = foreign.min(threads);
-    let each = share(spec.cpu(), threads);
+    let foreign = crate::foreign_threads(threads, share_foreign);
     // Interleave the roles so neither class is systematically started first.
-    let roles = (0..threads).map(|i| {
-        let is_foreign = (i * foreign) / threads != ((i + 1) * foreign) / threads;
-        if is_foreign {
-            ThreadRole::Foreign
-        } else {
-            ThreadRole::Registered
+    let roles: Vec<ThreadRole> = (0..threads)
+        .map(|i| {
+            if (i * foreign) / threads != ((i + 1) * foreign) / threads {
+                ThreadRole::Foreign
+            } else {
+                ThreadRole::Registered
+            }
+        })
+        .collect();
+    let registered = threads - foreign;
+    // The budget is split in proportion to each role's load, so the total
+    // stays the trial's CPU time.
+    let weight = |role: ThreadRole| match role {
+        ThreadRole::Foreign => load,
+        ThreadRole::Registered => 1.0,
+    };
+    let total_weight: f64 = roles.iter().map(|&r| weight(r)).sum();
+    let budget = |role| spec.cpu().mul_f64(weight(role) / total_weight);
+    if load > 0.0 {
+        return burn_each(spawner, roles.into_iter().map(|role| (role, budget(role))));
+    }
+    // Idle foreign threads, blocked on a channel until the busy threads are
+    // done: the kernel may pick them for process-wide signals.
+    let (release, released) = mpsc::channel::<()>();
+    let released = Arc::new(Mutex::new(released));
+    let mut idle = Vec::new();
+    let mut result = Ok(());
+    for _ in 0..foreign {
+        let released = Arc::clone(&released);
+        let body = Box::new(move || {
+            // Ends when the sender is dropped; one thread at a time holds the
+            // lock, the others queue on it, all of them asleep.
+            let _ = released.lock().map(|r| r.recv());
+        });
+        match spawner.spawn(ThreadRole::Foreign, body) {
+            Ok(handle) => idle.push(handle),
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
         }
+    }
+    let busy = result.and_then(|()| {
+        burn_each(
+            spawner,
+            (0..registered).map(|_| (ThreadRole::Registered, budget(ThreadRole::Registered))),
+        )
     });
-    burn_each(spawner, roles.map(|role| (role, each)))
+    drop(release);
+    let idle_count = idle.len();
+    // The idle threads are joined whatever happened to the busy ones.
+    let joined = join_all(idle, Ok(()));
+    let busy = busy?;
+    joined?;
+    Ok(WorkloadOutcome {
+        threads_spawned: busy.threads_spawned + idle_count,
+    })
 }
 
 fn imbalanced(
@@ -313,6 +358,37 @@ mod tests {
             let want_foreign = if kind == WorkloadKind::Foreign { 2 } else { 0 };
             assert_eq!(foreign, want_foreign, "{kind}");
         }
+    }
+
+    #[test]
+    fn idle_foreign_threads_wait_for_the_busy_ones() {
+        let params = WorkloadParams {
+            foreign_share: Some(0.5),
+            foreign_load: Some(0.0),
+            ..Default::default()
+        };
+        let spawner = CountingSpawner::default();
+        let outcome = run(&spec(WorkloadKind::Foreign, 4, 20, params), &spawner).unwrap();
+        assert_eq!(outcome.threads_spawned, 4);
+        let roles = spawner.roles.lock().unwrap();
+        assert_eq!(
+            roles.iter().filter(|r| **r == ThreadRole::Foreign).count(),
+            2
+        );
+        // Everything idle: nothing would burn the CPU.
+        let all_foreign = WorkloadParams {
+            foreign_share: Some(1.0),
+            foreign_load: Some(0.0),
+            ..Default::default()
+        };
+        assert!(WorkloadSpec::new(
+            WorkloadKind::Foreign,
+            2,
+            Duration::from_millis(20),
+            all_foreign,
+            0
+        )
+        .is_err());
     }
 
     #[test]

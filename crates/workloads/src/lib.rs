@@ -13,7 +13,7 @@
 //! | `rayon`       | a rayon pool of N threads running a parallel iterator           |
 //! | `short-lived` | a churn of threads of `lifetime_ms` CPU each, at most N alive    |
 //! | `bursty`      | N idle workers woken on a channel to burn `burst_ms` at a time  |
-//! | `foreign`     | registered threads beside unregistered raw pthreads             |
+//! | `foreign`     | registered threads beside unregistered raw pthreads (busy or idle) |
 //! | `imbalanced`  | one hot thread with `hot_share` of the CPU plus N−1 light ones   |
 
 #![deny(missing_docs)]
@@ -113,6 +113,27 @@ pub struct WorkloadParams {
     /// `foreign`: the fraction of threads that are unregistered (default 0.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreign_share: Option<f64>,
+    /// `foreign`: the CPU an unregistered thread burns relative to a
+    /// registered one (default 1: equal; 0: the unregistered threads idle,
+    /// blocked until the registered ones finish, like a C library's idle
+    /// helper thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_load: Option<f64>,
+}
+
+impl WorkloadParams {
+    /// Every parameter with its name, in a fixed order: the one place that
+    /// lists them, for labels, CSV columns and cell keys.
+    pub fn named(&self) -> [(&'static str, Option<f64>); 6] {
+        [
+            ("lifetime_ms", self.lifetime_ms),
+            ("burst_ms", self.burst_ms),
+            ("duty", self.duty),
+            ("hot_share", self.hot_share),
+            ("foreign_share", self.foreign_share),
+            ("foreign_load", self.foreign_load),
+        ]
+    }
 }
 
 /// Default `burst_ms` of `bursty`.
@@ -123,6 +144,16 @@ pub const DEFAULT_DUTY: f64 = 0.25;
 pub const DEFAULT_HOT_SHARE: f64 = 0.5;
 /// Default `foreign_share` of `foreign`.
 pub const DEFAULT_FOREIGN_SHARE: f64 = 0.5;
+/// Default `foreign_load` of `foreign`.
+pub const DEFAULT_FOREIGN_LOAD: f64 = 1.0;
+
+/// How many of `threads` the `foreign` workload leaves unregistered: the
+/// share rounded, but at least one when the share is not 0.
+pub fn foreign_threads(threads: usize, foreign_share: f64) -> usize {
+    let n = (threads as f64 * foreign_share).round() as usize;
+    let n = if foreign_share > 0.0 { n.max(1) } else { n };
+    n.min(threads)
+}
 
 /// One fully specified workload: what a trial runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,6 +244,7 @@ impl WorkloadSpec {
         uses("duty", params.duty, WorkloadKind::Bursty)?;
         uses("hot_share", params.hot_share, WorkloadKind::Imbalanced)?;
         uses("foreign_share", params.foreign_share, WorkloadKind::Foreign)?;
+        uses("foreign_load", params.foreign_load, WorkloadKind::Foreign)?;
 
         let mut resolved = params;
         match kind {
@@ -260,6 +292,21 @@ impl WorkloadSpec {
                     0.0,
                     1.0,
                 )?);
+                let load = check_range(
+                    kind,
+                    "foreign_load",
+                    params.foreign_load.unwrap_or(DEFAULT_FOREIGN_LOAD),
+                    0.0,
+                    100.0,
+                )?;
+                resolved.foreign_load = Some(load);
+                let share = resolved.foreign_share.unwrap_or(DEFAULT_FOREIGN_SHARE);
+                if load == 0.0 && foreign_threads(threads, share) == threads {
+                    return Err(invalid(format!(
+                        "with foreign_load 0 (idle unregistered threads) at least one of the \
+                         {threads} threads must be registered: lower foreign_share"
+                    )));
+                }
             }
             WorkloadKind::Parallel | WorkloadKind::Rayon => {}
         }
