@@ -12,11 +12,22 @@ fn ratio(r: &harness::TrialRecord) -> f64 {
     r.ratio.expect("a measured trial has a ratio")
 }
 
+/// `(samples + overruns)·period / CPU`: every expiry, delivered or merged.
+fn ratio_with_overruns(r: &harness::TrialRecord) -> f64 {
+    (r.samples + r.overruns) as f64 * r.period_ns as f64 / r.cpu_ns as f64
+}
+
 #[test]
 fn thread_timer_at_100_hz_is_faithful() {
     let _serial = serial();
     // 2 CPU s at 100 Hz: 200 expected samples, model sd < 1 sample; the
-    // bound leaves room for thread start-up CPU no timer covers.
+    // bound leaves room for thread start-up CPU no timer covers. On a quiet
+    // machine the raw ratio is 0.98–1.0 for 1, 2 and 4 threads. When other
+    // processes compete for the cores, the tick (which checks a CPU timer
+    // only on the thread it interrupts) misses some of a thread's run time
+    // and two expiries arrive as one signal plus an overrun: the raw ratio
+    // drops (0.87 seen at load average 7), the expiries are not lost. So the
+    // raw ratio gets a loose bound and the expiry count the tight one.
     for threads in [1, 2, 4] {
         let r = trial(
             "thread-timer",
@@ -26,8 +37,13 @@ fn thread_timer_at_100_hz_is_faithful() {
             2.0,
             Default::default(),
         );
+        let every_expiry = ratio_with_overruns(&r);
         assert!(
-            (0.9..=1.1).contains(&ratio(&r)),
+            (0.9..=1.1).contains(&every_expiry),
+            "{threads} threads: expiries {every_expiry}"
+        );
+        assert!(
+            (0.6..=1.1).contains(&ratio(&r)),
             "{threads} threads: ratio {}",
             ratio(&r)
         );
@@ -49,7 +65,7 @@ fn thread_timer_at_1000_hz_hits_the_tick_cap_and_overruns_explain_it() {
         ratio(&r)
     );
     // Every missed expiry is reported as an overrun of a delivered one.
-    let recovered = (r.samples + r.overruns) as f64 * r.period_ns as f64 / r.cpu_ns as f64;
+    let recovered = ratio_with_overruns(&r);
     assert!(
         (0.9..=1.1).contains(&recovered),
         "samples+overruns ratio {recovered}"
@@ -90,14 +106,11 @@ fn hybrid_filters_by_si_code() {
     // process-wide signal to it and hybrid accepts it, so the trial's total
     // may exceed 1. That is hybrid's real over-count, measured by the
     // `foreign` workload, not asserted away here.)
-    let (registered_weighted, _) = r.weighted_by_registration();
-    let registered_cpu: u64 = r
-        .threads_detail
-        .iter()
-        .filter(|t| t.registered)
-        .filter_map(|t| t.cpu_ns)
-        .sum();
-    let registered_ratio = registered_weighted as f64 * r.period_ns as f64 / registered_cpu as f64;
+    // Counted with overruns, as in `thread_timer_at_100_hz_is_faithful`.
+    let registered = r.threads_detail.iter().filter(|t| t.registered);
+    let expiries: u64 = registered.clone().map(|t| t.samples + t.overruns).sum();
+    let registered_cpu: u64 = registered.filter_map(|t| t.cpu_ns).sum();
+    let registered_ratio = expiries as f64 * r.period_ns as f64 / registered_cpu as f64;
     assert!(
         (0.9..=1.1).contains(&registered_ratio),
         "registered ratio {registered_ratio}"
