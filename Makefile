@@ -7,7 +7,7 @@ MATRIX   ?= default
 OUT      ?= results/latest
 BIN      := target/release/profbench
 
-.PHONY: all build run quick test lint fmt bench clean
+.PHONY: all build run quick test stress lint fmt bench clean
 
 all: build
 
@@ -32,6 +32,10 @@ test:
 		$(CARGO) test --workspace --locked -- --test-threads=1; \
 	fi
 	$(CARGO) test --workspace --locked --doc
+
+## The stress test alone, with its figures (threads churned, signals, allocations in the handler).
+stress:
+	$(CARGO) test --release --locked -p harness --test stress -- --nocapture --test-threads=1
 
 lint:
 	$(CARGO) fmt --all -- --check
