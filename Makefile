@@ -5,9 +5,9 @@
 CARGO    ?= cargo
 MATRIX   ?= default
 OUT      ?= results/latest
-BIN      := target/release/profbench
+BIN      := $(or $(CARGO_TARGET_DIR),target)/release/profbench
 
-.PHONY: all build run quick test stress lint fmt bench clean
+.PHONY: all build run quick test stress lint fmt bench clean plots html-check
 
 all: build
 
@@ -36,6 +36,32 @@ test:
 ## The stress test alone, with its figures (threads churned, signals, allocations in the handler).
 stress:
 	$(CARGO) test --release --locked -p harness --test stress -- --nocapture --test-threads=1
+
+## Regenerate the report and charts of every committed run under results/
+## (run.json, or run.json.gz for the large published ones; results/latest/
+## is scratch and skipped). `profbench report` writes
+## report.md, report.html and plots/*.svg|png next to each run.json.
+plots: build
+	@set -e; runs=$$(find results \( -name run.json -o -name run.json.gz \) -not -path 'results/latest/*' 2>/dev/null | sort); \
+	if [ -z "$$runs" ]; then echo "no committed runs under results/"; exit 0; fi; \
+	for run in $$runs; do echo "== $$run"; $(BIN) report "$$run"; done
+
+## Screenshot an HTML report in headless Chromium (Debian's chromium,
+## installed if missing) to check it renders: HTML=path/to/report.html,
+## the picture goes to $(SHOT).
+HTML ?= results/published/2-core/report.html
+SHOT ?= target/html-check.png
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+html-check:
+	@test -f "$(HTML)" || { echo "no $(HTML): run make plots first"; exit 2; }
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@mkdir -p $(dir $(SHOT))
+	@profile=$$(mktemp -d); \
+	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir=$$profile --hide-scrollbars --window-size=1400,3000 \
+		--screenshot=$(abspath $(SHOT)) file://$(abspath $(HTML)) 2>/dev/null; \
+	status=$$?; rm -rf $$profile; test $$status = 0 && echo "screenshot: $(SHOT)"
 
 lint:
 	$(CARGO) fmt --all -- --check

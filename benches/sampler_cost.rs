@@ -17,7 +17,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use harness::clock::process_cpu_ns;
 use harness::probe::{codes, native_code, send_sigprof_to_self, EmptyHandler};
 use harness::{Mode, Session, SessionConfig};
@@ -124,4 +124,13 @@ fn slowdown(c: &mut Criterion) {
 }
 
 criterion_group!(benches, delivery, slowdown);
-criterion_main!(benches);
+
+// `criterion_main!` with one step first: cargo builds plotters once for the
+// whole workspace, with the analysis crate's features, so criterion's
+// charts render their text through ab_glyph too, which knows no font until
+// one is registered. The analysis crate's embedded DejaVu Sans is.
+fn main() {
+    analysis::plot::register_fonts();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

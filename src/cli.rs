@@ -24,8 +24,10 @@ pub enum Command {
     Run(RunArgs),
     /// Print the environment block: kernel, HZ, cores, timer and perf support.
     Env(EnvArgs),
-    /// Analyse run files: verdicts and tables in report.md, several runs side by side.
+    /// Analyse run files: report.md, report.html and charts, several runs side by side.
     Report(ReportArgs),
+    /// Draw the charts of a run, SVG and PNG, into DIR/plots/.
+    Plot(PlotArgs),
     /// Burn a known load standalone (to point another profiler at).
     Burn(BurnArgs),
 }
@@ -120,6 +122,17 @@ pub struct ReportArgs {
     #[arg(required = true, value_name = "RUN.json")]
     pub runs: Vec<PathBuf>,
     /// Output directory (default: the first run file's directory).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `profbench plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The run file (run.json) to draw.
+    #[arg(value_name = "RUN.json")]
+    pub run: PathBuf,
+    /// Output directory; the charts go into its plots/ (default: the run file's directory).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

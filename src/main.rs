@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Env(args) => commands::env::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Plot(args) => commands::plot::run(args),
         Command::Burn(args) => commands::burn::run(args),
     };
     match result {

@@ -241,6 +241,8 @@ fn report_sets_runs_side_by_side_and_rejects_bad_files() {
     );
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains(a.to_str().unwrap()) && report.contains(b.to_str().unwrap()));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains(a.to_str().unwrap()));
 
     let truncated = dir.path().join("truncated.json");
     let text = std::fs::read_to_string(&a).unwrap();
@@ -248,7 +250,9 @@ fn report_sets_runs_side_by_side_and_rejects_bad_files() {
     let foreign = dir.path().join("foreign.json");
     std::fs::write(&foreign, r#"{"name": "not a run"}"#).unwrap();
     let future = dir.path().join("future.json");
-    std::fs::write(&future, text.replacen("\"schema\": 1", "\"schema\": 99", 1)).unwrap();
+    let mut bumped: serde_json::Value = serde_json::from_str(&text).unwrap();
+    bumped["schema"] = 99.into();
+    std::fs::write(&future, bumped.to_string()).unwrap();
     let empty_out = dir.path().join("never");
     for (file, mentions) in [
         (dir.path().join("missing.json"), "cannot read"),
@@ -266,5 +270,71 @@ fn report_sets_runs_side_by_side_and_rejects_bad_files() {
             mentions,
         );
         no_results_in(&empty_out);
+    }
+}
+
+#[test]
+fn plot_draws_the_charts_a_run_has_and_names_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/analysis/tests/fixtures/real_2core_parallel.json");
+    // The default output directory is the run file's.
+    let run_dir = dir.path().join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let run = run_dir.join("run.json");
+    std::fs::copy(&fixture, &run).unwrap();
+    let result = profbench(&["plot", run.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no foreign chart: the run has no `foreign` cells"),
+        "{stderr}"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(run_dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "attenuation.png",
+            "attenuation.svg",
+            "rate-cap.png",
+            "rate-cap.svg"
+        ]
+    );
+    let png = std::fs::read(run_dir.join("plots/attenuation.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+
+    // --out puts plots/ under the given directory.
+    let out = dir.path().join("elsewhere");
+    let result = profbench(&[
+        "plot",
+        run.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(result.status.success());
+    assert!(out.join("plots/rate-cap.svg").exists());
+
+    // Bad input: exit 2, one line, nothing written.
+    let never = dir.path().join("never");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema\": 1, \"trials\": 3}").unwrap();
+    for (file, mentions) in [
+        (dir.path().join("missing.json"), "cannot read"),
+        (bad, "not a profbench run file"),
+    ] {
+        assert_usage_error(
+            &[
+                "plot",
+                file.to_str().unwrap(),
+                "--out",
+                never.to_str().unwrap(),
+            ],
+            mentions,
+        );
+        no_results_in(&never);
     }
 }

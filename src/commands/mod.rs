@@ -2,5 +2,6 @@
 
 pub mod burn;
 pub mod env;
+pub mod plot;
 pub mod report;
 pub mod run;

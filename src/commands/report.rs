@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use analysis::AnalysisError;
+use analysis::{AnalysisConfig, AnalysisError};
 use anyhow::Result;
 use harness::RunRecord;
 
@@ -42,12 +42,34 @@ pub fn default_out(first: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-/// Writes report.md for the given runs.
+/// Writes report.md, report.html and the charts for the given runs.
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let runs = load_runs(&args.runs)?;
     let out = args.out.unwrap_or_else(|| default_out(&args.runs[0]));
     output::prepare_dir(&out)?;
-    let path = analysis::write_report(&runs, &out).map_err(classify)?;
-    eprintln!("wrote {}", path.display());
+    let files =
+        analysis::write_reports(&runs, &out, &AnalysisConfig::default()).map_err(classify)?;
+    for (column, s) in &files.skipped {
+        let run = if runs.len() > 1 {
+            format!("{column}: ")
+        } else {
+            String::new()
+        };
+        eprintln!("{run}no {} chart: {}", s.kind, s.reason);
+    }
+    eprintln!("wrote {}", files.markdown.display());
+    eprintln!("wrote {}", files.html.display());
+    if let Some(dir) = files.plots.first().and_then(|p| p.parent()) {
+        let dir = if runs.len() > 1 {
+            dir.parent().unwrap_or(dir)
+        } else {
+            dir
+        };
+        eprintln!(
+            "wrote {} chart files under {}",
+            files.plots.len(),
+            dir.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -110,7 +110,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let json_path = args.out.join("run.json");
     let csv_path = args.out.join("run.csv");
-    output::write_atomic(&json_path, &serde_json::to_vec_pretty(&run)?)?;
+    // Compact: a run's per-thread detail can hold 100 000 threads.
+    output::write_atomic(&json_path, &serde_json::to_vec(&run)?)?;
     output::write_atomic(
         &csv_path,
         &summary::csv(&run).context("formatting run.csv")?,

@@ -2,7 +2,8 @@
 //!
 //! Bad input (a run file that is missing, truncated, of another schema or not
 //! a run at all) is kept apart from failures to write the report, because the
-//! CLI answers the first with exit status 2 ([`AnalysisError::is_bad_input`]).
+//! CLI answers the first with exit status 2 ([`AnalysisError::is_bad_input`]);
+//! a chart that cannot be drawn is the machine's failure, like a write.
 
 use std::io;
 use std::path::PathBuf;
@@ -74,12 +75,23 @@ pub enum AnalysisError {
         #[source]
         source: io::Error,
     },
+    /// A chart could not be drawn (a plotters failure, not the input's fault).
+    #[error("cannot draw the {chart} chart: {message}")]
+    Render {
+        /// The chart's file stem.
+        chart: String,
+        /// What plotters said.
+        message: String,
+    },
 }
 
 impl AnalysisError {
     /// Whether the error is the user's input rather than the machine: the
     /// CLI exits 2 for these.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, AnalysisError::Write { .. })
+        !matches!(
+            self,
+            AnalysisError::Write { .. } | AnalysisError::Render { .. }
+        )
     }
 }

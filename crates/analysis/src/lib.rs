@@ -24,8 +24,10 @@
 //! 6. [`analyze`]: all of the above for a run ([`analyze_run`]) or several
 //!    side by side ([`compare_runs`]); every result is `Serialize` for the
 //!    gate and the plots.
-//! 7. [`report`]: the Markdown rendering ([`write_report`]), kept apart from
-//!    the statistics so other renderings reuse the same data.
+//! 7. [`report`]: the Markdown and HTML renderings ([`write_report`],
+//!    [`write_reports`]), kept apart from the statistics so both show the
+//!    same tables.
+//! 8. [`plot`]: the charts, as SVG and PNG ([`plot::write_plots`]).
 //!
 //! [`calibrate`] re-derives the default allowance from real runs.
 //!
@@ -52,6 +54,7 @@ pub mod lifetime;
 pub mod load;
 pub mod model;
 pub mod onset;
+pub mod plot;
 pub mod report;
 pub mod stats;
 
@@ -60,5 +63,7 @@ pub use cell::{CellKey, RatioEstimate, Verdict, VerdictKind};
 pub use config::{Allowance, AnalysisConfig};
 pub use error::AnalysisError;
 pub use load::{load_run, ExcludedTrial};
-pub use report::{render_markdown, write_report, write_report_with};
+pub use report::{
+    render_html, render_markdown, write_report, write_report_with, write_reports, ReportFiles,
+};
 pub use stats::Interval;

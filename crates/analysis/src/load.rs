@@ -1,6 +1,7 @@
 //! Reading run files and sorting their trials into the measured and the rest.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use harness::record::{RecordError, RunRecord, TrialRecord, TrialStatus};
@@ -10,7 +11,7 @@ use serde_json::error::Category;
 use crate::cell::CellKey;
 use crate::error::AnalysisError;
 
-/// Reads and checks one run file.
+/// Reads and checks one run file, plain or gzipped JSON.
 ///
 /// Each way a file can be wrong gets its own [`AnalysisError`] variant with
 /// the path in its message: missing or unreadable ([`AnalysisError::Read`]),
@@ -26,10 +27,23 @@ use crate::error::AnalysisError;
 /// ```
 pub fn load_run(path: impl AsRef<Path>) -> Result<RunRecord, AnalysisError> {
     let path = path.as_ref();
-    let text = fs::read_to_string(path).map_err(|source| AnalysisError::Read {
+    let read_error = |source| AnalysisError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let bytes = fs::read(path).map_err(read_error)?;
+    // Published runs are committed gzipped (their per-thread detail is
+    // large); recognise gzip by its magic bytes, whatever the file is called.
+    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut text)
+            .map_err(read_error)?;
+        text
+    } else {
+        String::from_utf8(bytes)
+            .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
+    };
     parse_run(&text, path)
 }
 
@@ -107,4 +121,33 @@ pub fn partition_trials(run: &RunRecord) -> (Vec<&TrialRecord>, Vec<ExcludedTria
         }
     }
     (usable, excluded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn gzipped_runs_load_like_plain_ones() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/real_2core_parallel.json"
+        );
+        let plain = load_run(fixture).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("run.json.gz");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&fs::read(fixture).unwrap()).unwrap();
+        let bytes = encoder.finish().unwrap();
+        fs::write(&gz, &bytes).unwrap();
+        assert_eq!(load_run(&gz).unwrap(), plain);
+        // A cut gzip stream is a read error naming the file, not a panic.
+        fs::write(&gz, &bytes[..bytes.len() / 2]).unwrap();
+        let e = load_run(&gz).unwrap_err();
+        assert!(
+            e.is_bad_input() && e.to_string().contains("run.json.gz"),
+            "{e}"
+        );
+    }
 }

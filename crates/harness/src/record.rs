@@ -172,12 +172,21 @@ pub struct ThreadRecord {
     pub samples: u64,
     /// Accepted signals plus the weight the options add.
     pub weighted_samples: u64,
-    /// Sum of `si_overrun` over its accepted signals.
+    // The last three are zero for most threads of most modes; leaving them
+    // out keeps runs of thousands of short-lived threads small.
+    /// Sum of `si_overrun` over its accepted signals (omitted when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub overruns: u64,
-    /// Expiries its timer owed it when it ended (with `+flush`).
+    /// Expiries its timer owed it when it ended (with `+flush`; omitted when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub flushed: u64,
-    /// Signals it refused (`hybrid`).
+    /// Signals it refused (`hybrid`; omitted when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub rejected: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// The ratio a trial reports: `weighted × period / cpu`.

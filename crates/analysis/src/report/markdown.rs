@@ -1,60 +1,71 @@
-//! The Markdown report: one table per question, one column per run.
+//! The report's content, one table per question and one column per run,
+//! as a [`Doc`], and its Markdown rendering. The HTML rendering
+//! ([`super::html`]) walks the same [`Doc`].
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use workloads::WorkloadKind;
 
+use super::doc::{Block, Cell, Doc, Table, Tone};
 use crate::analyze::{CellAnalysis, Comparison, LabelledRun};
 use crate::attribution::{Attribution, ClassShare, RegistrationSplit};
 use crate::cell::{CellKey, RatioEstimate, Verdict, VerdictKind};
 use crate::lifetime::{Crossing, LifetimeCurve};
 use crate::onset::Onset;
+use crate::plot::ChartKind;
 
-/// A Markdown table under construction.
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn new(header: impl IntoIterator<Item = String>) -> Table {
-        Table {
-            header: header.into_iter().collect(),
-            rows: Vec::new(),
-        }
+/// Renders a table, or `empty` in italics when it has no rows.
+fn render_table(table: &Table, out: &mut String) {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let cells: Vec<String> = cells.map(escape).collect();
+        format!("| {} |\n", cells.join(" | "))
+    };
+    out.push_str(&line(&mut table.header.iter().map(String::as_str)));
+    out.push_str(&format!("|{}\n", "---|".repeat(table.header.len())));
+    for row in &table.rows {
+        out.push_str(&line(&mut row.iter().map(|c| c.text.as_str())));
     }
-
-    fn row(&mut self, row: impl IntoIterator<Item = String>) {
-        self.rows.push(row.into_iter().collect());
-    }
-
-    fn render(&self, out: &mut String) {
-        self.render_or(out, "No cells in any run.");
-    }
-
-    /// Renders the table, or `empty` in italics when it has no rows.
-    fn render_or(&self, out: &mut String, empty: &str) {
-        if self.rows.is_empty() {
-            out.push_str(&format!("_{empty}_\n\n"));
-            return;
-        }
-        let line = |cells: &[String]| {
-            let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
-            format!("| {} |\n", cells.join(" | "))
-        };
-        out.push_str(&line(&self.header));
-        out.push_str(&format!("|{}\n", "---|".repeat(self.header.len())));
-        for row in &self.rows {
-            out.push_str(&line(row));
-        }
-        out.push('\n');
-    }
+    out.push('\n');
 }
 
 /// Keeps a table cell a table cell: no pipes, no line breaks.
 fn escape(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Renders a document as Markdown. `figures` gives, for a chart slot, the
+/// images to show there as `(alt text, relative path)`; slots without
+/// images are left out.
+pub(crate) fn markdown_of(
+    doc: &Doc,
+    figures: &dyn Fn(ChartKind) -> Vec<(String, String)>,
+) -> String {
+    let mut out = String::new();
+    for block in &doc.blocks {
+        match block {
+            Block::Heading { level, text } => {
+                let _ = write!(out, "{} {text}\n\n", "#".repeat(usize::from(*level)));
+            }
+            Block::Para(text) => {
+                let _ = write!(out, "{text}\n\n");
+            }
+            Block::Table(table) => render_table(table, &mut out),
+            Block::Empty(text) => {
+                let _ = write!(out, "_{text}_\n\n");
+            }
+            Block::Figure(kind) => {
+                for (alt, path) in figures(*kind) {
+                    let _ = write!(out, "![{}]({path})\n\n", escape(&alt));
+                }
+            }
+        }
+    }
+    // One newline at the end, whatever the last block was.
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out.push('\n');
+    out
 }
 
 const MISSING: &str = "—";
@@ -119,8 +130,12 @@ fn cpu_seconds(s: f64) -> String {
     }
 }
 
-fn estimate(e: &RatioEstimate) -> String {
+fn estimate_text(e: &RatioEstimate) -> String {
     format!("{:.3} {} {}", e.ratio, interval(e), verdict(&e.verdict))
+}
+
+fn estimate(e: &RatioEstimate) -> Cell {
+    Cell::toned(estimate_text(e), Tone::Verdict(e.verdict.kind()))
 }
 
 fn ms(x: f64) -> String {
@@ -128,15 +143,23 @@ fn ms(x: f64) -> String {
 }
 
 /// A value per run for a key, or the dash.
-fn per_run<'a, T>(
+fn per_run<'a, T, C: Into<Cell>>(
     cmp: &'a Comparison,
     find: impl Fn(&'a LabelledRun) -> Option<T>,
-    show: impl Fn(T) -> String,
-) -> Vec<String> {
+    show: impl Fn(T) -> C,
+) -> Vec<Cell> {
     cmp.runs
         .iter()
-        .map(|r| find(r).map(&show).unwrap_or_else(|| MISSING.to_string()))
+        .map(|r| match find(r) {
+            Some(v) => show(v).into(),
+            None => Cell::from(MISSING.to_string()),
+        })
         .collect()
+}
+
+/// The fixed cells of a row, then the runs' cells.
+fn cells(fixed: impl IntoIterator<Item = String>, runs: Vec<Cell>) -> Vec<Cell> {
+    fixed.into_iter().map(Cell::from).chain(runs).collect()
 }
 
 fn cells_where(cmp: &Comparison, keep: impl Fn(&CellKey) -> bool) -> Vec<CellKey> {
@@ -147,31 +170,36 @@ fn parallel_workload(k: &CellKey) -> bool {
     matches!(k.workload, WorkloadKind::Parallel | WorkloadKind::Rayon)
 }
 
-/// Renders the whole report.
+/// Renders the whole report as Markdown, without charts.
 pub fn render_markdown(cmp: &Comparison) -> String {
-    let mut out = String::new();
-    out.push_str("# profbench report\n\n");
-    preamble(cmp, &mut out);
-    environment(cmp, &mut out);
-    summary(cmp, &mut out);
-    parallel_attenuation(cmp, &mut out);
-    rate_cap(cmp, &mut out);
-    other_workloads(cmp, &mut out);
-    short_lived(cmp, &mut out);
-    attribution(cmp, &mut out);
-    foreign(cmp, &mut out);
-    excluded(cmp, &mut out);
-    out
+    markdown_of(&document(cmp), &|_| Vec::new())
 }
 
-fn preamble(cmp: &Comparison, out: &mut String) {
+/// The whole report, for any rendering.
+pub(crate) fn document(cmp: &Comparison) -> Doc {
+    let mut doc = Doc::default();
+    let out = &mut doc;
+    out.heading(1, "profbench report");
+    preamble(cmp, out);
+    environment(cmp, out);
+    summary(cmp, out);
+    parallel_attenuation(cmp, out);
+    rate_cap(cmp, out);
+    other_workloads(cmp, out);
+    short_lived(cmp, out);
+    attribution(cmp, out);
+    foreign(cmp, out);
+    excluded(cmp, out);
+    doc
+}
+
+fn preamble(cmp: &Comparison, out: &mut Doc) {
     let Some(first) = cmp.runs.first() else {
         return;
     };
     let s = &first.analysis.settings;
     let a = &s.allowance;
-    let _ = writeln!(
-        out,
+    out.para(format!(
         "Each cell pools a (mode, workload, threads, rate, parameters) over its trials. \
          **ratio** = weighted samples × period / process CPU (`getrusage`), the median over \
          trials; the interval is the wider of the ideal-sampler model's and the trial-to-trial \
@@ -179,20 +207,20 @@ fn preamble(cmp: &Comparison, out: &mut String) {
          allowance band around 1 and rules out a deviation of {}; **attenuated** or \
          **inflated** when the whole interval lies outside the band; otherwise \
          **inconclusive**, with the CPU that would decide it. Allowance: {} of the CPU + \
-         {:.0} µs per spawned thread + {} sample(s) per trial.\n",
+         {:.0} µs per spawned thread + {} sample(s) per trial.",
         pct(s.confidence),
         pct(s.resolution),
         pct(a.relative),
         a.per_thread_ns / 1e3,
         a.quantum_samples
-    );
+    ));
     if cmp.runs.len() > 1 {
-        out.push_str("Runs are side by side, one column each, cells matched by key; — marks a cell a run lacks.\n\n");
+        out.para("Runs are side by side, one column each, cells matched by key; — marks a cell a run lacks.");
     }
 }
 
-fn environment(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Environment\n\n");
+fn environment(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Environment");
     let mut t = Table::new(std::iter::once(String::new()).chain(columns(cmp)));
     type Field = fn(&LabelledRun) -> String;
     let fields: [(&str, Field); 14] = [
@@ -258,11 +286,11 @@ fn environment(cmp: &Comparison, out: &mut String) {
     for (name, f) in fields {
         t.row(std::iter::once(name.to_string()).chain(cmp.runs.iter().map(f)));
     }
-    t.render(out);
+    out.table(t);
 }
 
-fn summary(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Verdicts at a glance\n\n");
+fn summary(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Verdicts at a glance");
     let mut t = Table::new(heading(&["verdict"], cmp));
     for kind in [
         VerdictKind::Faithful,
@@ -270,50 +298,51 @@ fn summary(cmp: &Comparison, out: &mut String) {
         VerdictKind::Inflated,
         VerdictKind::Inconclusive,
     ] {
-        t.row(
-            std::iter::once(kind.to_string()).chain(cmp.runs.iter().map(|r| {
+        let counts = cmp.runs.iter().map(|r| {
+            Cell::from(
                 r.analysis
                     .cells
                     .iter()
                     .filter(|c| c.estimate.verdict.kind() == kind)
                     .count()
-                    .to_string()
-            })),
-        );
+                    .to_string(),
+            )
+        });
+        t.row(std::iter::once(Cell::toned(kind.to_string(), Tone::Verdict(kind))).chain(counts));
     }
-    t.render(out);
+    out.table(t);
 }
 
 fn cell_of<'a>(run: &'a LabelledRun, key: &CellKey) -> Option<&'a CellAnalysis> {
     run.analysis.cell(key)
 }
 
-fn parallel_attenuation(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Parallel attenuation\n\n");
-    out.push_str(
+fn parallel_attenuation(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Parallel attenuation");
+    out.para(
         "`parallel` and `rayon` workloads by mode, rate and thread count. \
          A process-wide timer delivers at most one signal per tick, so it falls \
-         behind once more than period/tick threads burn CPU.\n\n",
+         behind once more than period/tick threads burn CPU.",
     );
+    out.figure(ChartKind::Attenuation);
     let mut keys = cells_where(cmp, parallel_workload);
     keys.sort_by(|a, b| {
         (a.mode, a.workload, a.hz, a.threads).cmp(&(b.mode, b.workload, b.hz, b.threads))
     });
     let mut t = Table::new(heading(&["mode", "workload", "Hz", "threads"], cmp));
     for k in &keys {
-        t.row(
+        t.row(cells(
             [
                 k.mode.to_string(),
                 k.workload.to_string(),
                 k.hz.to_string(),
                 k.threads.to_string(),
-            ]
-            .into_iter()
-            .chain(per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate))),
-        );
+            ],
+            per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate)),
+        ));
     }
-    t.render(out);
-    out.push_str("### Where each mode stops being faithful, by threads\n\n");
+    out.table(t);
+    out.heading(3, "Where each mode stops being faithful, by threads");
     onset_table(
         cmp,
         out,
@@ -324,42 +353,42 @@ fn parallel_attenuation(cmp: &Comparison, out: &mut String) {
     );
 }
 
-fn rate_cap(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Rate cap\n\n");
-    out.push_str(
+fn rate_cap(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Rate cap");
+    out.para(
         "CPU-clock timers are checked once per tick, so no timer fires faster than HZ \
          per thread. *with overruns* is `(samples + si_overrun)·period / CPU`: when it \
-         is near 1 the missing samples were merged by the kernel, not lost.\n\n",
+         is near 1 the missing samples were merged by the kernel, not lost.",
     );
+    out.figure(ChartKind::RateCap);
     let mut keys = cells_where(cmp, parallel_workload);
     keys.sort_by(|a, b| {
         (a.mode, a.workload, a.threads, a.hz).cmp(&(b.mode, b.workload, b.threads, b.hz))
     });
     let mut t = Table::new(heading(&["mode", "workload", "threads", "Hz"], cmp));
     for k in &keys {
-        t.row(
+        t.row(cells(
             [
                 k.mode.to_string(),
                 k.workload.to_string(),
                 k.threads.to_string(),
                 k.hz.to_string(),
-            ]
-            .into_iter()
-            .chain(per_run(
+            ],
+            per_run(
                 cmp,
                 |r| cell_of(r, k),
                 |c| {
                     let mut s = estimate(&c.estimate);
                     if let Some(w) = c.ratio_with_overruns {
-                        let _ = write!(s, "; with overruns {w:.3}");
+                        let _ = write!(s.text, "; with overruns {w:.3}");
                     }
                     s
                 },
-            )),
-        );
+            ),
+        ));
     }
-    t.render(out);
-    out.push_str("### Where each mode stops being faithful, by rate\n\n");
+    out.table(t);
+    out.heading(3, "Where each mode stops being faithful, by rate");
     onset_table(
         cmp,
         out,
@@ -370,11 +399,11 @@ fn rate_cap(cmp: &Comparison, out: &mut String) {
     );
 }
 
-fn other_workloads(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Other workloads\n\n");
-    out.push_str(
+fn other_workloads(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Other workloads");
+    out.para(
         "Every other cell but the short-lived ones (next section), held against the \
-         whole process CPU.\n\n",
+         whole process CPU.",
     );
     let keys = cells_where(cmp, |k| {
         !parallel_workload(k) && k.params.lifetime_ms.is_none()
@@ -384,19 +413,18 @@ fn other_workloads(cmp: &Comparison, out: &mut String) {
         cmp,
     ));
     for k in &keys {
-        t.row(
+        t.row(cells(
             [
                 k.mode.to_string(),
                 k.workload.to_string(),
                 k.threads.to_string(),
                 k.hz.to_string(),
                 k.params_label(),
-            ]
-            .into_iter()
-            .chain(per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate))),
-        );
+            ],
+            per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate)),
+        ));
     }
-    t.render(out);
+    out.table(t);
 }
 
 fn onset_text(o: &Onset, unit: &str) -> String {
@@ -420,7 +448,7 @@ fn onset_text(o: &Onset, unit: &str) -> String {
 
 fn onset_table(
     cmp: &Comparison,
-    out: &mut String,
+    out: &mut Doc,
     onsets: fn(&LabelledRun) -> &Vec<Onset>,
     fixed_name: &str,
     fixed: fn(&CellKey) -> String,
@@ -433,18 +461,17 @@ fn onset_table(
         .collect();
     let mut t = Table::new(heading(&["mode", "workload", fixed_name], cmp));
     for k in &keys {
-        t.row(
-            [k.mode.to_string(), k.workload.to_string(), fixed(k)]
-                .into_iter()
-                .chain(per_run(
-                    cmp,
-                    |r| onsets(r).iter().find(|o| o.key == *k),
-                    |o| onset_text(o, unit),
-                )),
-        );
+        t.row(cells(
+            [k.mode.to_string(), k.workload.to_string(), fixed(k)],
+            per_run(
+                cmp,
+                |r| onsets(r).iter().find(|o| o.key == *k),
+                |o| onset_text(o, unit),
+            ),
+        ));
     }
-    t.render_or(
-        out,
+    out.table_or(
+        t,
         &format!("No mode was measured at two or more {unit} values with everything else equal."),
     );
 }
@@ -464,12 +491,13 @@ fn crossing_text(c: &Crossing, target: f64) -> String {
     }
 }
 
-fn short_lived(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Short-lived bias\n\n");
-    out.push_str(
+fn short_lived(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Short-lived bias");
+    out.para(
         "A thread's timer dies with it: a thread that exits before a tick delivers its \
-         due expiry takes the sample along. Ratio by thread lifetime (CPU ms per thread).\n\n",
+         due expiry takes the sample along. Ratio by thread lifetime (CPU ms per thread).",
     );
+    out.figure(ChartKind::ShortLived);
     let keys = cells_where(cmp, |k| k.params.lifetime_ms.is_some());
     let mut keys: Vec<CellKey> = keys;
     keys.sort_by(|a, b| {
@@ -479,18 +507,17 @@ fn short_lived(cmp: &Comparison, out: &mut String) {
     });
     let mut t = Table::new(heading(&["mode", "Hz", "threads", "lifetime ms"], cmp));
     for k in &keys {
-        t.row(
+        t.row(cells(
             [
                 k.mode.to_string(),
                 k.hz.to_string(),
                 k.threads.to_string(),
                 ms(k.params.lifetime_ms.unwrap_or(f64::NAN)),
-            ]
-            .into_iter()
-            .chain(per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate))),
-        );
+            ],
+            per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate)),
+        ));
     }
-    t.render(out);
+    out.table(t);
     let curves: BTreeSet<CellKey> = cmp
         .runs
         .iter()
@@ -501,12 +528,11 @@ fn short_lived(cmp: &Comparison, out: &mut String) {
         .first()
         .map(|r| r.analysis.settings.target_ratio)
         .unwrap_or(0.95);
-    let _ = writeln!(
-        out,
-        "### Lifetime at which each mode reaches {target}\n\n\
-         The smallest lifetime from which every longer one measured reaches {target}, \
-         interpolated on log-lifetime.\n"
-    );
+    out.heading(3, format!("Lifetime at which each mode reaches {target}"));
+    out.para(format!(
+        "The smallest lifetime from which every longer one measured reaches {target}, \
+         interpolated on log-lifetime."
+    ));
     let mut t = Table::new(heading(&["mode", "Hz", "threads"], cmp));
     let find = |r: &LabelledRun, k: &CellKey| -> Option<LifetimeCurve> {
         r.analysis
@@ -516,17 +542,16 @@ fn short_lived(cmp: &Comparison, out: &mut String) {
             .cloned()
     };
     for k in &curves {
-        t.row(
-            [k.mode.to_string(), k.hz.to_string(), k.threads.to_string()]
-                .into_iter()
-                .chain(per_run(
-                    cmp,
-                    |r| find(r, k),
-                    |c| crossing_text(&c.crossing, c.target),
-                )),
-        );
+        t.row(cells(
+            [k.mode.to_string(), k.hz.to_string(), k.threads.to_string()],
+            per_run(
+                cmp,
+                |r| find(r, k),
+                |c| crossing_text(&c.crossing, c.target),
+            ),
+        ));
     }
-    t.render_or(out, "No short-lived cells in any run.");
+    out.table_or(t, "No short-lived cells in any run.");
 }
 
 fn p_value(p: f64) -> String {
@@ -537,7 +562,7 @@ fn p_value(p: f64) -> String {
     }
 }
 
-fn attribution_text(a: &Attribution) -> String {
+fn attribution_text(a: &Attribution) -> Cell {
     let tvd = match (a.tvd, a.tvd_max) {
         (Some(d), Some(m)) => format!("TVD {d:.3} (max {m:.3})"),
         _ => "TVD —".into(),
@@ -559,49 +584,48 @@ fn attribution_text(a: &Attribution) -> String {
     } else {
         String::new()
     };
-    format!("{tvd}{chi}{unattributed}: {}", a.verdict)
+    Cell::toned(
+        format!("{tvd}{chi}{unattributed}: {}", a.verdict),
+        Tone::Attribution(a.verdict),
+    )
 }
 
-fn attribution(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Attribution\n\n");
-    out.push_str(
+fn attribution(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Attribution");
+    out.para(
         "Samples per thread against CPU per thread: total variation distance (the share of \
          the profile on the wrong thread; median and max over trials) and a chi-square test \
-         with small threads pooled to ≥ 5 expected samples per bin.\n\n",
+         with small threads pooled to ≥ 5 expected samples per bin.",
     );
+    out.figure(ChartKind::Attribution);
     for (title, keep) in [
         (
-            "### Imbalanced\n\n",
+            "Imbalanced",
             (|k: &CellKey| k.workload == WorkloadKind::Imbalanced) as fn(&CellKey) -> bool,
         ),
-        ("### Every other workload\n\n", |k: &CellKey| {
+        ("Every other workload", |k: &CellKey| {
             k.workload != WorkloadKind::Imbalanced
         }),
     ] {
-        out.push_str(title);
+        out.heading(3, title);
         let keys = cells_where(cmp, keep);
         let mut t = Table::new(heading(
             &["mode", "workload", "threads", "Hz", "parameters"],
             cmp,
         ));
         for k in &keys {
-            t.row(
+            t.row(cells(
                 [
                     k.mode.to_string(),
                     k.workload.to_string(),
                     k.threads.to_string(),
                     k.hz.to_string(),
                     k.params_label(),
-                ]
-                .into_iter()
-                .chain(per_run(
-                    cmp,
-                    |r| cell_of(r, k),
-                    |c| attribution_text(&c.attribution),
-                )),
-            );
+                ],
+                per_run(cmp, |r| cell_of(r, k), |c| attribution_text(&c.attribution)),
+            ));
         }
-        t.render(out);
+        out.table(t);
     }
 }
 
@@ -611,7 +635,7 @@ fn class_text(name: &str, c: &ClassShare) -> String {
             "{name} ({} thr, {:.2} CPU-s) {}",
             c.threads,
             c.cpu_s,
-            estimate(e)
+            estimate_text(e)
         ),
         None if c.weighted_samples > 0.0 => {
             format!("{name}: {:.0} samples, no CPU", c.weighted_samples)
@@ -645,15 +669,14 @@ fn has_outsiders(s: &RegistrationSplit) -> bool {
     s.unregistered.threads > 0 || s.unknown_cpu_samples > 0.0
 }
 
-fn foreign(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Foreign threads\n\n");
-    out.push_str(
-        "Cells with unregistered threads, or with samples on threads of unknown CPU: \
+fn foreign(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Foreign threads");
+    out.para("Cells with unregistered threads, or with samples on threads of unknown CPU: \
          registered and unregistered threads, each class's samples against its own CPU \
          (thread counts include the coordinator, which is registered). Per-thread timers never see an unregistered thread; `hybrid` samples them through \
          `setitimer` and may also hand process signals to idle threads. The whole cell's \
-         verdict, against all CPU, is under *Other workloads*.\n\n",
-    );
+         verdict, against all CPU, is under *Other workloads*.");
+    out.figure(ChartKind::Foreign);
     let keys = cells_where(cmp, |_| true);
     let keys: Vec<CellKey> = keys
         .into_iter()
@@ -670,27 +693,26 @@ fn foreign(cmp: &Comparison, out: &mut String) {
         cmp,
     ));
     for k in &keys {
-        t.row(
+        t.row(cells(
             [
                 k.mode.to_string(),
                 k.workload.to_string(),
                 k.threads.to_string(),
                 k.hz.to_string(),
                 k.params_label(),
-            ]
-            .into_iter()
-            .chain(per_run(
+            ],
+            per_run(
                 cmp,
                 |r| cell_of(r, k).and_then(|c| c.registration.as_ref()),
                 split_text,
-            )),
-        );
+            ),
+        ));
     }
-    t.render(out);
+    out.table(t);
 }
 
-fn excluded(cmp: &Comparison, out: &mut String) {
-    out.push_str("## Failed and unavailable trials\n\n");
+fn excluded(cmp: &Comparison, out: &mut Doc) {
+    out.heading(2, "Failed and unavailable trials");
     let mut t = Table::new(
         [
             "run",
@@ -721,8 +743,8 @@ fn excluded(cmp: &Comparison, out: &mut String) {
         }
     }
     if t.rows.is_empty() {
-        out.push_str("None: every trial measured.\n");
+        out.para("None: every trial measured.");
     } else {
-        t.render(out);
+        out.table(t);
     }
 }

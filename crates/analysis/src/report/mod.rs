@@ -1,9 +1,13 @@
-//! The report: rendering of a [`Comparison`](crate::analyze::Comparison) and writing it to disk.
+//! The report: rendering of a [`Comparison`] and writing it to disk.
 //!
 //! Rendering is pure (data in, text out) and lives apart from the
-//! statistics, so an HTML rendering can reuse the same
-//! [`Comparison`](crate::analyze::Comparison).
+//! statistics. Both renderings, Markdown and HTML, walk one document built
+//! from the [`Comparison`] (`doc.rs`), so they
+//! show the same tables. [`write_reports`] writes both, with the charts of
+//! every run ([`crate::plot`]).
 
+mod doc;
+mod html;
 mod markdown;
 
 use std::fs;
@@ -12,14 +16,124 @@ use std::path::{Path, PathBuf};
 
 use harness::record::RunRecord;
 
-use crate::analyze::compare_runs;
+use crate::analyze::{compare_runs, Comparison};
 use crate::config::AnalysisConfig;
 use crate::error::AnalysisError;
+use crate::plot::{render_charts, ChartKind, Charts, Skipped, PLOTS_DIR};
 
 pub use markdown::render_markdown;
 
 /// The file name of the Markdown report inside the output directory.
 pub const REPORT_FILE: &str = "report.md";
+
+/// The file name of the HTML report inside the output directory.
+pub const HTML_FILE: &str = "report.html";
+
+/// Renders the HTML report of a comparison: one self-contained page with
+/// the Markdown report's tables, verdicts coloured, and `charts[i]`, the
+/// charts of `cmp.runs[i]`, inline as SVG (pass empty [`Charts`] for none).
+pub fn render_html(cmp: &Comparison, charts: &[Charts]) -> String {
+    html::html_of(&markdown::document(cmp), cmp, charts, &|_, _| None)
+}
+
+/// What [`write_reports`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFiles {
+    /// `report.md`.
+    pub markdown: PathBuf,
+    /// `report.html`.
+    pub html: PathBuf,
+    /// Every chart file, SVG and PNG.
+    pub plots: Vec<PathBuf>,
+    /// The charts a run could not have: `(run column, why)`.
+    pub skipped: Vec<(String, Skipped)>,
+}
+
+/// The charts directory of run `i`, relative to the report: `plots` for a
+/// single run, `plots/<column as a file name>` for each of several.
+fn plots_subdir(cmp: &Comparison, i: usize) -> String {
+    if cmp.runs.len() == 1 {
+        return PLOTS_DIR.to_string();
+    }
+    let name = |col: &str| {
+        let mut out = String::new();
+        for c in col.chars() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        out.trim_end_matches('-').to_string()
+    };
+    let mine = name(&cmp.runs[i].column);
+    // Columns are unique but their file names need not be.
+    let clash = cmp
+        .runs
+        .iter()
+        .enumerate()
+        .any(|(j, r)| j != i && name(&r.column) == mine);
+    let mine = if clash || mine.is_empty() {
+        format!("{mine}-{}", i + 1)
+            .trim_start_matches('-')
+            .to_string()
+    } else {
+        mine
+    };
+    format!("{PLOTS_DIR}/{mine}")
+}
+
+/// Analyses `runs` and writes, into `out_dir`: `report.md`, `report.html`
+/// and every run's charts (`plots/` for one run, `plots/<run>/` for each
+/// of several), all atomically. The Markdown report links the charts; the
+/// HTML report holds them inline. Charts a run lacks the cells for are
+/// listed in [`ReportFiles::skipped`].
+pub fn write_reports(
+    runs: &[(String, RunRecord)],
+    out_dir: impl AsRef<Path>,
+    config: &AnalysisConfig,
+) -> Result<ReportFiles, AnalysisError> {
+    let out = out_dir.as_ref();
+    let cmp = compare_runs(runs, config)?;
+    let mut charts = Vec::with_capacity(cmp.runs.len());
+    let mut plots = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, ((_, record), run)) in runs.iter().zip(&cmp.runs).enumerate() {
+        let set = render_charts(record, &run.analysis)?;
+        plots.extend(set.write(&out.join(plots_subdir(&cmp, i)))?);
+        skipped.extend(set.skipped.iter().map(|s| (run.column.clone(), s.clone())));
+        charts.push(set);
+    }
+    let link = |i: usize, kind: ChartKind| {
+        charts[i]
+            .get(kind)
+            .map(|_| format!("{}/{}", plots_subdir(&cmp, i), kind.file_stem()))
+    };
+    let doc = markdown::document(&cmp);
+    let figures = |kind: ChartKind| -> Vec<(String, String)> {
+        (0..cmp.runs.len())
+            .filter_map(|i| {
+                let path = link(i, kind)?;
+                let alt = if cmp.runs.len() > 1 {
+                    format!("{}: {}", kind.describe(), cmp.runs[i].column)
+                } else {
+                    kind.describe().to_string()
+                };
+                Some((alt, format!("{path}.svg")))
+            })
+            .collect()
+    };
+    let markdown = out.join(REPORT_FILE);
+    write_atomically(&markdown, markdown::markdown_of(&doc, &figures).as_bytes())?;
+    let html = out.join(HTML_FILE);
+    write_atomically(&html, html::html_of(&doc, &cmp, &charts, &link).as_bytes())?;
+    Ok(ReportFiles {
+        markdown,
+        html,
+        plots,
+        skipped,
+    })
+}
 
 /// Analyses `runs` with the default settings and writes `out_dir/report.md`;
 /// returns its path. `runs` pairs a label (usually the file the run came
