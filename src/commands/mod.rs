@@ -2,4 +2,5 @@
 
 pub mod burn;
 pub mod env;
+pub mod external;
 pub mod run;
