@@ -13,7 +13,9 @@
 //! run, because that is what a user reads the profile against; to tell the
 //! profiler's sampling apart from what it never tried to see, profbench also
 //! polls the child's CPU (`/proc/PID/stat`, every 5 ms) and judges the
-//! profile against the CPU spent inside its window.
+//! profile against the CPU spent inside its window. That poll follows CMD's
+//! own process: a wrapper script that runs the profiled program as its
+//! child (rather than `exec`ing it) shows no CPU in the window.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -231,12 +233,14 @@ pub fn run(args: ExternalArgs) -> Result<ExitCode> {
         .map_or(10_000_000, |t| 1_000_000_000 / t as u64);
     let (user0, sys0) = harness::clock::rusage_children_ns();
     let started = Instant::now();
+    // Before the spawn, the child's CPU is exactly 0.
+    let spawned_ns = unix_ns(SystemTime::now());
     let mut child = Command::new(program)
         .args(rest)
         .spawn()
         .map_err(|e| input(format!("cannot run {}: {e}", program.to_string_lossy())))?;
     let mut trace = CpuTrace {
-        points: vec![(unix_ns(SystemTime::now()), 0)],
+        points: vec![(spawned_ns, 0)],
         tick_ns,
     };
     let status = loop {
@@ -370,6 +374,12 @@ pub fn run(args: ExternalArgs) -> Result<ExitCode> {
         ("verdict", judgement.verdict.name().to_string()),
     ];
     match window {
+        Some((0, _, _)) => rows.push((
+            "in its window",
+            "unknown: CMD's own process burned no CPU during the profile \
+             (if CMD is a wrapper that runs the profiled program, exec it instead)"
+                .to_string(),
+        )),
         Some((cpu, uncertainty, duration)) => {
             let w = judge(cpu, summary.cpu_ns, summary.period_ns, threads, uncertainty);
             rows.push((

@@ -31,9 +31,12 @@ use crate::sampler::{period_ns, SamplerError, SessionLock, MAX_HZ};
 
 /// The shared libraries pprof-rs is told to skip, as its README recommends:
 /// unwinding from a PC inside them can deadlock (libgcc's unwinder) or crash.
-/// A sample whose PC lies in one is dropped by pprof-rs, so the workloads'
-/// clock reads (`clock_gettime` in the vDSO, well under 1 % of their CPU)
-/// cost pprof-rs that share of its samples: part of what is measured.
+/// A sample whose PC lies in one is dropped by pprof-rs, so the CPU the
+/// workloads spend reading their clock (`clock_gettime` of a CPU clock, a
+/// system call made from the vDSO) costs pprof-rs that share of its
+/// samples: part of what is measured. On the 2-core VM this was written on,
+/// one thread at 100 Hz, 3 × 2 trials of 2 CPU s alternating builds: ratio
+/// 0.977–0.990 with this list, 1.010–1.040 with none.
 pub const BLOCKLIST: [&str; 4] = ["libc", "libgcc", "pthread", "vdso"];
 
 #[cfg_attr(not(feature = "pprof"), allow(dead_code))]
