@@ -59,7 +59,7 @@ fn delivery(c: &mut Criterion) {
                 continue;
             }
         };
-        let code = native_code(mode.mechanism);
+        let code = native_code(mode.mechanism).expect("profbench's own modes have a native code");
         group.bench_function(mode.to_string(), |b| {
             b.iter(|| send_sigprof_to_self(code, 0).unwrap())
         });

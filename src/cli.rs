@@ -1,5 +1,6 @@
 //! The command line (clap derive). Names follow DESIGN.md's CLI contract.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -30,6 +31,8 @@ pub enum Command {
     Plot(PlotArgs),
     /// Burn a known load standalone (to point another profiler at).
     Burn(BurnArgs),
+    /// Run CMD, then hold the pprof profile it wrote against its CPU time.
+    External(ExternalArgs),
 }
 
 fn parse_hz(s: &str) -> Result<u32, String> {
@@ -165,4 +168,31 @@ pub struct BurnArgs {
     /// Seed of the workload's random choices.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Profile the burn with pprof-rs and write the profile here (pprof
+    /// protobuf; gzipped if FILE ends in .gz).
+    #[arg(long, value_name = "FILE")]
+    pub pprof: Option<PathBuf>,
+    /// pprof-rs's sampling rate (with --pprof; default 100).
+    #[arg(long, value_name = "R", value_parser = parse_hz)]
+    pub hz: Option<u32>,
+}
+
+/// `profbench external`.
+#[derive(Debug, Args)]
+pub struct ExternalArgs {
+    /// The pprof profile CMD writes (profile.proto, gzipped or not).
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// The rate CMD's profiler was asked for; a profile whose period
+    /// disagrees is flagged.
+    #[arg(long, value_name = "R", value_parser = parse_hz)]
+    pub hz: Option<u32>,
+    /// Threads that burned CMD's CPU, for the error model (default: the
+    /// distinct `thread` labels in the profile, or 1 when it has none).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=workloads::MAX_THREADS as i64))]
+    pub threads: Option<u32>,
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
 }

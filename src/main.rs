@@ -27,10 +27,15 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
             }
-            // One line: clap's first line names the flag and the problem.
+            // One line: clap's first line names the flag and the problem,
+            // except "…not provided:", whose next line names the argument.
             let rendered = e.to_string();
-            let line = rendered.lines().next().unwrap_or("error: bad arguments");
-            eprintln!("{line}");
+            let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
+            let first = lines.next().unwrap_or("error: bad arguments");
+            match lines.next() {
+                Some(next) if first.ends_with(':') => eprintln!("{first} {}", next.trim()),
+                _ => eprintln!("{first}"),
+            }
             return ExitCode::from(2);
         }
     };
@@ -40,6 +45,7 @@ fn main() -> ExitCode {
         Command::Report(args) => commands::report::run(args),
         Command::Plot(args) => commands::plot::run(args),
         Command::Burn(args) => commands::burn::run(args),
+        Command::External(args) => commands::external::run(args),
     };
     match result {
         Ok(code) => code,

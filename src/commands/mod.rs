@@ -2,6 +2,7 @@
 
 pub mod burn;
 pub mod env;
+pub mod external;
 pub mod plot;
 pub mod report;
 pub mod run;

@@ -474,8 +474,9 @@ fn synthetic_16core() -> RunRecord {
     )
 }
 
-fn write_run(path: &Path, run: &RunRecord) {
-    // One trial per line: diffable, and a third of the pretty size.
+/// A run as fixture text: one trial per line, diffable, and a third of the
+/// pretty size.
+fn render_run(run: &RunRecord) -> String {
     let head = serde_json::json!({ "schema": run.schema, "env": run.env, "config": run.config });
     let mut text = serde_json::to_string_pretty(&head).unwrap();
     text.truncate(text.len() - 2);
@@ -491,40 +492,58 @@ fn write_run(path: &Path, run: &RunRecord) {
     // the last bit without its `float_roundtrip` feature.)
     let back = RunRecord::from_json(&text).expect("the fixture reads back");
     assert_eq!(back.trials.len(), run.trials.len());
-    fs::write(path, text).unwrap();
+    text
 }
 
-#[test]
-#[ignore = "rewrites the committed fixtures"]
-fn regenerate_fixtures() {
-    write_run(&fixture("synthetic_16core.json"), &synthetic_16core());
+/// The generated fixtures, by file name. The real runs they derive from
+/// (`real_2core_*.json`) are measurements and are not regenerated.
+fn generated_fixtures() -> Vec<(&'static str, String)> {
     let real_text = fs::read_to_string(fixture("real_2core_parallel.json")).unwrap();
-    // Cut mid-record, as an interrupted write would leave it.
-    fs::write(fixture("truncated.json"), &real_text[..2500]).unwrap();
-    fs::write(fixture("empty.json"), "").unwrap();
-    // A future version's file: the real header, no trials, schema 99.
     let real = RunRecord::from_json(&real_text).unwrap();
+    // A future version's file: the real header, no trials, schema 99.
     let future = serde_json::json!({
         "schema": 99, "env": real.env, "config": real.config, "trials": []
     });
-    fs::write(
-        fixture("schema_99.json"),
-        serde_json::to_string_pretty(&future).unwrap(),
-    )
-    .unwrap();
-    fs::write(
-        fixture("not_json.txt"),
-        "mode,workload,threads,hz,ratio\nsetitimer,parallel,2,1000,0.22\n",
-    )
-    .unwrap();
-    fs::write(
-        fixture("foreign.json"),
-        "{\n  \"name\": \"left-pad\",\n  \"version\": \"1.3.0\",\n  \"dependencies\": {}\n}\n",
-    )
-    .unwrap();
-    fs::write(
-        fixture("wrong_shape.json"),
-        "{ \"schema\": 1, \"env\": { \"kernel\": \"6.1\" }, \"trials\": \"none\" }\n",
-    )
-    .unwrap();
+    vec![
+        ("synthetic_16core.json", render_run(&synthetic_16core())),
+        // Cut mid-record, as an interrupted write would leave it.
+        ("truncated.json", real_text[..2500].to_string()),
+        ("empty.json", String::new()),
+        (
+            "schema_99.json",
+            serde_json::to_string_pretty(&future).unwrap(),
+        ),
+        (
+            "not_json.txt",
+            "mode,workload,threads,hz,ratio\nsetitimer,parallel,2,1000,0.22\n".into(),
+        ),
+        (
+            "foreign.json",
+            "{\n  \"name\": \"left-pad\",\n  \"version\": \"1.3.0\",\n  \"dependencies\": {}\n}\n"
+                .into(),
+        ),
+        (
+            "wrong_shape.json",
+            "{ \"schema\": 1, \"env\": { \"kernel\": \"6.1\" }, \"trials\": \"none\" }\n".into(),
+        ),
+    ]
+}
+
+/// The committed fixtures are what the generators above write. After a
+/// deliberate change of a generator (or of the record format), rewrite them
+/// with `REGENERATE_FIXTURES=1 cargo test -p analysis --test fixtures`.
+#[test]
+fn generated_fixtures_are_current() {
+    let regenerate = std::env::var_os("REGENERATE_FIXTURES").is_some();
+    for (name, text) in generated_fixtures() {
+        if regenerate {
+            fs::write(fixture(name), &text).unwrap();
+        } else {
+            let committed = fs::read_to_string(fixture(name)).unwrap();
+            assert!(
+                committed == text,
+                "{name} is stale: rerun with REGENERATE_FIXTURES=1"
+            );
+        }
+    }
 }

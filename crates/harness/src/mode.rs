@@ -21,16 +21,21 @@ pub enum Mechanism {
     Hybrid,
     /// A `perf_event_open` task-clock counter per registered thread.
     PerfEvent,
+    /// The pprof-rs crate itself, as shipped: its own `setitimer` and
+    /// SIGPROF handler, its samples counted from its report. Needs the
+    /// `pprof` feature to run; records naming it are read either way.
+    PprofRs,
 }
 
 impl Mechanism {
     /// Every mechanism, in the order tables list them.
-    pub const ALL: [Mechanism; 5] = [
+    pub const ALL: [Mechanism; 6] = [
         Mechanism::Setitimer,
         Mechanism::ProcessTimer,
         Mechanism::ThreadTimer,
         Mechanism::Hybrid,
         Mechanism::PerfEvent,
+        Mechanism::PprofRs,
     ];
 
     /// The name used on the command line and in records.
@@ -41,7 +46,21 @@ impl Mechanism {
             Mechanism::ThreadTimer => "thread-timer",
             Mechanism::Hybrid => "hybrid",
             Mechanism::PerfEvent => "perf-event",
+            Mechanism::PprofRs => "pprof-rs",
         }
+    }
+
+    /// Whether this build can run the mechanism: every built-in one can;
+    /// `pprof-rs` needs the `pprof` cargo feature.
+    pub fn is_built(self) -> bool {
+        self != Mechanism::PprofRs || cfg!(feature = "pprof")
+    }
+
+    /// Whether the mechanism is a real profiler measured as shipped, rather
+    /// than profbench's own signal handler: it takes no options, and
+    /// profbench installs no handler or timer of its own for it.
+    pub fn is_external(self) -> bool {
+        matches!(self, Mechanism::PprofRs)
     }
 
     /// Whether the mechanism samples each registered thread's own CPU clock
@@ -69,7 +88,7 @@ impl Mechanism {
     /// Whether missed expiries can be counted from a clock when the timer
     /// ends (the clock the timer follows is readable and its schedule known).
     pub fn can_flush(self) -> bool {
-        !matches!(self, Mechanism::Setitimer)
+        !matches!(self, Mechanism::Setitimer | Mechanism::PprofRs)
     }
 }
 
@@ -104,9 +123,12 @@ pub struct Mode {
 pub enum ModeError {
     /// The part before the first `+` is not a mechanism.
     #[error(
-        "unknown mode '{0}' (known: setitimer, process-timer, thread-timer, hybrid, perf-event)"
+        "unknown mode '{0}' (known: setitimer, process-timer, thread-timer, hybrid, perf-event, pprof-rs)"
     )]
     UnknownMechanism(String),
+    /// A mechanism this build cannot run (`pprof-rs` without the `pprof` feature).
+    #[error("mode '{0}' is unavailable: profbench was built without the pprof feature (rebuild with `--features pprof`, which is on by default)")]
+    NotBuilt(String),
     /// A `+suffix` is not an option.
     #[error("unknown option '+{option}' in mode '{mode}' (known: +nojitter, +overrun, +flush)")]
     UnknownOption {
@@ -155,7 +177,21 @@ impl Mode {
 impl FromStr for Mode {
     type Err = ModeError;
 
+    /// Parses a mode to run: a mechanism this build lacks is refused
+    /// ([`ModeError::NotBuilt`]). Reading a record accepts it (see
+    /// `Deserialize`), so a run file from another build still loads.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mode = Mode::parse_any(s)?;
+        if !mode.mechanism.is_built() {
+            return Err(ModeError::NotBuilt(s.trim().to_string()));
+        }
+        Ok(mode)
+    }
+}
+
+impl Mode {
+    /// Parses a mode whether or not this build can run it.
+    pub fn parse_any(s: &str) -> Result<Mode, ModeError> {
         let s = s.trim();
         let mut parts = s.split('+');
         let head = parts.next().unwrap_or_default();
@@ -188,6 +224,12 @@ impl FromStr for Mode {
             mode: s.to_string(),
             reason,
         };
+        if mechanism.is_external() && options != Options::default() {
+            return Err(meaningless(
+                "pprof-rs is measured as shipped and takes no options \
+                 (it arms its own setitimer; overruns, jitter and flushes are not its to give)",
+            ));
+        }
         if options.nojitter && !mechanism.has_jitter() {
             return Err(meaningless(
                 "+nojitter applies only to per-thread POSIX timers (thread-timer, hybrid); \
@@ -236,7 +278,7 @@ impl Serialize for Mode {
 impl<'de> Deserialize<'de> for Mode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
+        Mode::parse_any(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -259,6 +301,10 @@ mod tests {
         ] {
             assert_eq!(name.parse::<Mode>().unwrap().to_string(), name);
         }
+        assert_eq!(
+            Mode::parse_any("pprof-rs").unwrap(),
+            Mode::plain(Mechanism::PprofRs)
+        );
     }
 
     #[test]
@@ -282,6 +328,9 @@ mod tests {
             "process-timer+nojitter",
             "perf-event+overrun",
             "perf-event+nojitter",
+            "pprof-rs+overrun",
+            "pprof-rs+flush",
+            "pprof-rs+nojitter",
         ] {
             assert!(
                 matches!(bad.parse::<Mode>(), Err(ModeError::Meaningless { .. })),
@@ -304,5 +353,27 @@ mod tests {
         assert_eq!(json, "\"hybrid+overrun\"");
         assert_eq!(serde_json::from_str::<Mode>(&json).unwrap(), m);
         assert!(serde_json::from_str::<Mode>("\"nope\"").is_err());
+    }
+
+    #[cfg(feature = "pprof")]
+    #[test]
+    fn pprof_rs_parses_without_options() {
+        let m: Mode = "pprof-rs".parse().unwrap();
+        assert_eq!(m, Mode::plain(Mechanism::PprofRs));
+        assert_eq!(m.to_string(), "pprof-rs");
+        assert!(!m.weights_samples());
+        let e = "pprof-rs+overrun".parse::<Mode>().unwrap_err();
+        assert!(e.to_string().contains("takes no options"), "{e}");
+    }
+
+    #[cfg(not(feature = "pprof"))]
+    #[test]
+    fn pprof_rs_needs_the_feature_to_run_but_not_to_be_read() {
+        let e = "pprof-rs".parse::<Mode>().unwrap_err();
+        assert_eq!(e, ModeError::NotBuilt("pprof-rs".into()));
+        assert!(e.to_string().contains("built without the pprof feature"));
+        // A run file from a build that had it still loads.
+        let m: Mode = serde_json::from_str("\"pprof-rs\"").unwrap();
+        assert_eq!(m.mechanism, Mechanism::PprofRs);
     }
 }

@@ -17,12 +17,16 @@ pub mod codes {
 }
 
 /// The `si_code` a mechanism's own signals carry, so a benchmark can drive
-/// the handler down its accepting path.
-pub fn native_code(mechanism: Mechanism) -> i32 {
+/// profbench's handler down its accepting path; `None` for `pprof-rs`,
+/// whose sessions run pprof-rs's handler, not profbench's.
+pub fn native_code(mechanism: Mechanism) -> Option<i32> {
     match mechanism {
-        Mechanism::Setitimer => codes::SI_KERNEL,
-        Mechanism::ProcessTimer | Mechanism::ThreadTimer | Mechanism::Hybrid => codes::SI_TIMER,
-        Mechanism::PerfEvent => codes::POLL_IN,
+        Mechanism::Setitimer => Some(codes::SI_KERNEL),
+        Mechanism::ProcessTimer | Mechanism::ThreadTimer | Mechanism::Hybrid => {
+            Some(codes::SI_TIMER)
+        }
+        Mechanism::PerfEvent => Some(codes::POLL_IN),
+        Mechanism::PprofRs => None,
     }
 }
 

@@ -12,7 +12,14 @@
 //!
 //! A process has one SIGPROF disposition and one `ITIMER_PROF`, so only one
 //! session may run at a time; a second [`Session::start`] is refused.
+//!
+//! In the `pprof-rs` mode the session installs no handler and arms no timer:
+//! pprof-rs does both (see [`crate::pprof_rs`]). Threads are registered
+//! exactly as in the other modes (slots, CPU clocks, lifetimes) and each
+//! also notes its `pthread_self()`, the name pprof-rs gives a thread, so
+//! that [`Session::finish`] can map pprof-rs's per-thread counts onto them.
 
+use std::collections::HashMap;
 use std::io;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -28,8 +35,11 @@ use workloads::{SpawnError, Spawner, ThreadBody, ThreadHandle, ThreadRole};
 
 use crate::clock::{process_cpu_ns, rusage_self_cpu_ns, thread_cpu_ns};
 use crate::counters::{self, AcceptPolicy};
-use crate::ffi::{self, InstalledHandler, PerfTaskClock, PosixTimer, ProfItimer, RawThread};
+use crate::ffi::{
+    self, InstalledHandler, PerfTaskClock, PosixTimer, ProfItimer, RawThread, SavedSigprofAction,
+};
 use crate::mode::{Mechanism, Mode};
+use crate::pprof_rs::PprofRun;
 use crate::record::{ThreadKind, ThreadRecord};
 
 /// The highest rate a session accepts. Far above any tick rate; higher
@@ -55,6 +65,14 @@ pub enum SamplerError {
         mode: Mode,
         /// Why (the errno and what to change).
         reason: String,
+    },
+    /// pprof-rs refused to start or to build its report.
+    #[error("pprof-rs failed {what}: {message}")]
+    Pprof {
+        /// What pprof-rs was doing.
+        what: &'static str,
+        /// Its error.
+        message: String,
     },
     /// A system call failed.
     #[error("{what} failed: {source}")]
@@ -123,11 +141,12 @@ pub struct Measurement {
 
 static SESSION_RUNNING: AtomicBool = AtomicBool::new(false);
 
-/// Held while a session runs; released on drop.
-struct SessionLock;
+/// Held while a session (or a [`crate::pprof_rs::SelfProfiler`]) runs;
+/// released on drop.
+pub(crate) struct SessionLock;
 
 impl SessionLock {
-    fn acquire() -> Result<Self, SamplerError> {
+    pub(crate) fn acquire() -> Result<Self, SamplerError> {
         SESSION_RUNNING
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .map(|_| SessionLock)
@@ -205,6 +224,9 @@ struct Shared {
     perf_exclude_kernel: bool,
     next_ordinal: AtomicU64,
     errors: Mutex<Vec<String>>,
+    /// `(pthread_self(), slot)` of every registered thread, kept only in
+    /// modes that name threads by pthread id (`pprof-rs`).
+    pthreads: Mutex<Vec<(u64, usize)>>,
 }
 
 impl Shared {
@@ -281,6 +303,14 @@ impl Registration {
         } else {
             ThreadSource::None
         };
+        if let (true, Some(slot)) = (shared.mode.mechanism.is_external(), slot) {
+            let pthread = nix::sys::pthread::pthread_self() as u64;
+            shared
+                .pthreads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((pthread, slot));
+        }
         restore_mask(&mask);
         Registration {
             slot,
@@ -325,7 +355,9 @@ impl Registration {
                     }
                 }
             }
-            Mechanism::Setitimer | Mechanism::ProcessTimer => ThreadSource::None,
+            Mechanism::Setitimer | Mechanism::ProcessTimer | Mechanism::PprofRs => {
+                ThreadSource::None
+            }
         }
     }
 
@@ -446,11 +478,14 @@ pub struct Session {
     shared: Arc<Shared>,
     wall_start: Instant,
     cpu_start_ns: u64,
-    // Dropped in this order on an error path: sources first, then the
-    // handler (which discards pending signals), then the lock.
+    // Dropped in this order on an error path: sources first (pprof-rs's
+    // drop disarms its timer and ignores SIGPROF), then the handler (which
+    // discards pending signals) or the action pprof-rs replaced, then the lock.
     process_source: ProcessSource,
+    pprof: Option<PprofRun>,
     coordinator: Option<Registration>,
     handler: Option<InstalledHandler>,
+    saved_action: Option<SavedSigprofAction>,
     _lock: SessionLock,
     _not_send: PhantomData<*const ()>,
 }
@@ -461,6 +496,8 @@ fn policy_for(mechanism: Mechanism) -> AcceptPolicy {
         Mechanism::ProcessTimer | Mechanism::ThreadTimer => AcceptPolicy::Timer,
         Mechanism::Hybrid => AcceptPolicy::Hybrid,
         Mechanism::PerfEvent => AcceptPolicy::Poll,
+        // Our handler is not installed; the policy is never consulted.
+        Mechanism::PprofRs => AcceptPolicy::Kernel,
     }
 }
 
@@ -488,7 +525,18 @@ impl Session {
             policy_for(config.mode.mechanism),
             config.mode.options.overrun,
         );
-        let handler = InstalledHandler::install().map_err(system("sigaction(SIGPROF)"))?;
+        let (handler, saved_action, pprof) = if config.mode.mechanism.is_external() {
+            let saved = SavedSigprofAction::save().map_err(system("sigaction(SIGPROF) query"))?;
+            // pprof-rs arms its timer here, a few µs before the window opens
+            // (a spurious sample has a chance of about 1 in 1000 at 100 Hz);
+            // the CPU its first start spends capturing a backtrace comes
+            // before the timer, and outside the window, as it should.
+            let run = PprofRun::start(config.hz)?;
+            (None, Some(saved), Some(run))
+        } else {
+            let handler = InstalledHandler::install().map_err(system("sigaction(SIGPROF)"))?;
+            (Some(handler), None, None)
+        };
         let shared = Arc::new(Shared {
             mode: config.mode,
             period: config.period(),
@@ -496,6 +544,7 @@ impl Session {
             perf_exclude_kernel,
             next_ordinal: AtomicU64::new(0),
             errors: Mutex::new(Vec::new()),
+            pthreads: Mutex::new(Vec::new()),
         });
         let mut session = Session {
             config,
@@ -503,8 +552,10 @@ impl Session {
             wall_start: Instant::now(),
             cpu_start_ns: 0,
             process_source: ProcessSource::None,
+            pprof,
             coordinator: None,
-            handler: Some(handler),
+            handler,
+            saved_action,
             _lock: lock,
             _not_send: PhantomData,
         };
@@ -532,7 +583,9 @@ impl Session {
                     armed_at_cpu_ns,
                 }
             }
-            Mechanism::ThreadTimer | Mechanism::PerfEvent => ProcessSource::None,
+            Mechanism::ThreadTimer | Mechanism::PerfEvent | Mechanism::PprofRs => {
+                ProcessSource::None
+            }
         };
         Ok(session)
     }
@@ -554,6 +607,11 @@ impl Session {
     /// threads have all been joined.
     pub fn finish(mut self) -> Result<Measurement, SamplerError> {
         let period = self.shared.period;
+        let pprof = self.pprof.take();
+        if pprof.is_some() {
+            // Close the window for samples before reading the CPU time.
+            ffi::stop_itimer_prof().map_err(system("setitimer(ITIMER_PROF) stop"))?;
+        }
         // Expiries the process timer owed when it stopped, for `+flush`.
         let process_due = match std::mem::replace(&mut self.process_source, ProcessSource::None) {
             ProcessSource::None => None,
@@ -579,8 +637,16 @@ impl Session {
             .map(|registration| registration.end(&self.shared));
         let cpu_ns = rusage_self_cpu_ns().saturating_sub(self.cpu_start_ns);
         let wall_ns = self.wall_start.elapsed().as_nanos() as u64;
+        // Read pprof-rs's counts, then stop it (which ignores SIGPROF,
+        // discarding what is pending) before the previous action returns.
+        let pprof_counts = pprof.map(|run| run.samples_by_thread());
         if let Some(handler) = self.handler.take() {
             handler
+                .restore()
+                .map_err(system("sigaction(SIGPROF) restore"))?;
+        }
+        if let Some(saved) = self.saved_action.take() {
+            saved
                 .restore()
                 .map_err(system("sigaction(SIGPROF) restore"))?;
         }
@@ -588,8 +654,13 @@ impl Session {
         if let Some(mask) = coordinator_mask.flatten() {
             restore_mask(&mask);
         }
+        let pprof_counts = pprof_counts.transpose()?;
 
-        let (readings, totals) = counters::collect();
+        let (mut readings, totals) = counters::collect();
+        let mut unmapped = 0;
+        if let Some(counts) = &pprof_counts {
+            unmapped = self.attribute_pprof_samples(counts, &mut readings);
+        }
         let mut errors = self
             .shared
             .errors
@@ -616,15 +687,35 @@ impl Session {
                 rejected: r.rejected,
             })
             .collect();
+        let mut threads = threads;
+        if unmapped > 0 {
+            // Samples pprof-rs took on threads the session cannot name: one
+            // record, so that per-thread samples still add up to the total.
+            threads.push(ThreadRecord {
+                tid: 0,
+                kind: ThreadKind::Other,
+                registered: false,
+                cpu_ns: None,
+                lifetime_ns: 0,
+                samples: unmapped,
+                weighted_samples: unmapped,
+                overruns: 0,
+                flushed: 0,
+                rejected: 0,
+            });
+        }
+        let session_samples = match &pprof_counts {
+            Some(counts) => counts.values().sum(),
+            None => totals.samples,
+        };
         let samples: u64 = threads.iter().map(|t| t.samples).sum();
         let overruns: u64 = threads.iter().map(|t| t.overruns).sum();
         let thread_weighted: u64 = threads.iter().map(|t| t.weighted_samples).sum();
         let thread_flushed: u64 = threads.iter().map(|t| t.flushed).sum();
         let rejected: u64 = threads.iter().map(|t| t.rejected).sum();
-        if samples != totals.samples {
+        if samples != session_samples {
             errors.push(format!(
-                "counter mismatch: threads hold {samples} samples, the session counted {}",
-                totals.samples
+                "counter mismatch: threads hold {samples} samples, the session counted {session_samples}"
             ));
         }
         if totals.unslotted > 0 {
@@ -648,6 +739,40 @@ impl Session {
             threads,
             errors,
         })
+    }
+}
+
+impl Session {
+    /// Puts pprof-rs's per-thread counts on the slots of the threads they
+    /// name; returns the samples of threads it cannot name (not registered
+    /// in this session, or a `pthread_t` that several of its threads had in
+    /// turn, as short-lived threads reuse them, and which pprof-rs merges).
+    fn attribute_pprof_samples(
+        &self,
+        counts: &HashMap<u64, u64>,
+        readings: &mut [counters::SlotReading],
+    ) -> u64 {
+        let mut slots_of: HashMap<u64, Vec<usize>> = HashMap::new();
+        for &(pthread, slot) in self
+            .shared
+            .pthreads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            slots_of.entry(pthread).or_default().push(slot);
+        }
+        let mut unmapped = 0;
+        for (pthread, &n) in counts {
+            match slots_of.get(pthread).map(Vec::as_slice) {
+                Some(&[slot]) if slot < readings.len() => {
+                    readings[slot].samples += n;
+                    readings[slot].weighted += n;
+                }
+                _ => unmapped += n,
+            }
+        }
+        unmapped
     }
 }
 

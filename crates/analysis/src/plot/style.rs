@@ -100,6 +100,8 @@ pub(crate) fn mode_style(mode: &Mode) -> SeriesStyle {
         Mechanism::ThreadTimer => BLUE,
         Mechanism::Hybrid => GREEN,
         Mechanism::PerfEvent => PURPLE,
+        // A real profiler under test, not one of profbench's mechanisms.
+        Mechanism::PprofRs => SKY,
     };
     let o = &mode.options;
     let black = RGBColor(0, 0, 0);

@@ -1,7 +1,8 @@
 //! The only module with `unsafe`: thin wrappers over the system calls the
 //! sampler needs that `nix` does not cover with the control we need
-//! (`sigaction` with a raw `SA_SIGINFO` handler, `setitimer`, POSIX timers
-//! that never panic in `Drop`, `perf_event_open`, raw `pthread_create`).
+//! (`sigaction` with a raw `SA_SIGINFO` handler, saving and restoring the
+//! action another profiler replaces, `setitimer`, POSIX timers that never
+//! panic in `Drop`, `perf_event_open`, raw `pthread_create`).
 //!
 //! Each raw call sits in a safe type whose constructor establishes the
 //! call's preconditions and whose `Drop` releases the resource. Every
@@ -225,6 +226,68 @@ impl Drop for InstalledHandler {
         // Best effort on an error path; `restore` reports failures.
         let _ = self.restore_inner();
     }
+}
+
+/// The SIGPROF action as it was before someone else's profiler took it,
+/// put back by [`SavedSigprofAction::restore`] (or on drop).
+///
+/// pprof-rs installs its own handler and, when its guard is dropped, sets
+/// SIGPROF to `SIG_IGN` rather than back to what it replaced; a session
+/// that runs pprof-rs saves the action first and restores it after.
+pub struct SavedSigprofAction {
+    previous: libc::sigaction,
+    restored: bool,
+}
+
+impl SavedSigprofAction {
+    /// Reads the current SIGPROF action without changing it.
+    pub fn save() -> io::Result<Self> {
+        let mut current = MaybeUninit::<libc::sigaction>::uninit();
+        // SAFETY: a null new action only queries; `current` is valid for writing.
+        let rc = unsafe { libc::sigaction(SIGPROF, ptr::null(), current.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(SavedSigprofAction {
+            // SAFETY: sigaction succeeded and filled `current`.
+            previous: unsafe { current.assume_init() },
+            restored: false,
+        })
+    }
+
+    /// Discards pending SIGPROFs (as [`InstalledHandler::restore`] does, so
+    /// a late one cannot reach a `SIG_DFL` action and kill the process),
+    /// then reinstalls the saved action.
+    pub fn restore(mut self) -> io::Result<()> {
+        self.restore_inner()
+    }
+
+    fn restore_inner(&mut self) -> io::Result<()> {
+        if self.restored {
+            return Ok(());
+        }
+        self.restored = true;
+        sigaction_raw(&empty_action(libc::SIG_IGN, 0))?;
+        sigaction_raw(&self.previous).map(drop)
+    }
+}
+
+impl Drop for SavedSigprofAction {
+    fn drop(&mut self) {
+        // Best effort on an error path; `restore` reports failures.
+        let _ = self.restore_inner();
+    }
+}
+
+/// Disarms `ITIMER_PROF`, whoever armed it (pprof-rs's timer: the session
+/// stops the clock before it reads the CPU time and the report, so that
+/// both cover the same window).
+pub fn stop_itimer_prof() -> io::Result<()> {
+    setitimer_prof(ItimerSetting {
+        value: Duration::ZERO,
+        interval: Duration::ZERO,
+    })
+    .map(drop)
 }
 
 /// The current SIGPROF action's handler address (for tests that check it is
