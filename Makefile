@@ -7,7 +7,7 @@ MATRIX   ?= default
 OUT      ?= results/latest
 BIN      := $(or $(CARGO_TARGET_DIR),target)/release/profbench
 
-.PHONY: all build run quick test stress lint fmt bench clean plots html-check
+.PHONY: all build run quick test stress lint fmt bench gate baseline gate-false-alarms clean plots html-check
 
 all: build
 
@@ -62,6 +62,27 @@ html-check:
 		--user-data-dir=$$profile --hide-scrollbars --window-size=1400,3000 \
 		--screenshot=$(abspath $(SHOT)) file://$(abspath $(HTML)) 2>/dev/null; \
 	status=$$?; rm -rf $$profile; test $$status = 0 && echo "screenshot: $(SHOT)"
+
+## The regression gate: the quick matrix, held against results/gate.toml
+## and results/baseline.json. Exit 1 names the failed rules and cells.
+GATE_OUT ?= results/latest/gate
+gate: build
+	$(BIN) run --matrix quick --out $(GATE_OUT)
+	$(BIN) gate $(GATE_OUT)/run.json
+
+## Record a new gate baseline on this machine; commit results/baseline.json.
+baseline: build
+	$(BIN) run --matrix quick --out results/latest/baseline
+	cp results/latest/baseline/run.json results/baseline.json
+
+## The gate's false alarms: N gate runs on the unchanged tree (N=20: ~30 min).
+N ?= 20
+gate-false-alarms: build
+	scripts/gate-false-alarms.sh $(N)
+
+## What the sampler costs (criterion) and how right it is (the quick matrix).
+bench:
+	$(CARGO) bench --locked
 
 lint:
 	$(CARGO) fmt --all -- --check

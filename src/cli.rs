@@ -33,6 +33,8 @@ pub enum Command {
     Burn(BurnArgs),
     /// Run CMD, then hold the pprof profile it wrote against its CPU time.
     External(ExternalArgs),
+    /// Hold a run against the gate policy and baseline: exit 0 pass, 1 fail, 2 bad input.
+    Gate(GateArgs),
 }
 
 fn parse_hz(s: &str) -> Result<u32, String> {
@@ -138,6 +140,23 @@ pub struct PlotArgs {
     /// Output directory; the charts go into its plots/ (default: the run file's directory).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `profbench gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The run file (run.json) to judge.
+    #[arg(value_name = "RUN.json")]
+    pub run: PathBuf,
+    /// The policy (default results/gate.toml).
+    #[arg(long, value_name = "FILE.toml")]
+    pub policy: Option<PathBuf>,
+    /// The baseline run (default results/baseline.json), for the policy's [baseline] rule.
+    #[arg(long, value_name = "FILE.json")]
+    pub baseline: Option<PathBuf>,
+    /// Write the verdict as JSON to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `profbench env`.

@@ -28,14 +28,24 @@ fn main() -> ExitCode {
                 return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
             }
             // One line: clap's first line names the flag and the problem,
-            // except "…not provided:", whose next line names the argument.
+            // except for missing arguments, which it lists on the lines below.
             let rendered = e.to_string();
-            let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
-            let first = lines.next().unwrap_or("error: bad arguments");
-            match lines.next() {
-                Some(next) if first.ends_with(':') => eprintln!("{first} {}", next.trim()),
-                _ => eprintln!("{first}"),
-            }
+            let line = if e.kind() == ErrorKind::MissingRequiredArgument {
+                rendered
+                    .lines()
+                    .take_while(|l| !l.starts_with("Usage:"))
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("error: bad arguments")
+                    .to_string()
+            };
+            eprintln!("{line}");
             return ExitCode::from(2);
         }
     };
@@ -46,6 +56,7 @@ fn main() -> ExitCode {
         Command::Plot(args) => commands::plot::run(args),
         Command::Burn(args) => commands::burn::run(args),
         Command::External(args) => commands::external::run(args),
+        Command::Gate(args) => commands::gate::run(args),
     };
     match result {
         Ok(code) => code,

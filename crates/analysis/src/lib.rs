@@ -29,7 +29,8 @@
 //!    same tables.
 //! 8. [`plot`]: the charts, as SVG and PNG ([`plot::write_plots`]).
 //!
-//! [`calibrate`] re-derives the default allowance from real runs.
+//! [`calibrate`] re-derives the default allowance from real runs; [`gate`]
+//! holds a run against a policy and a baseline for CI.
 //!
 //! ```no_run
 //! let runs = vec![
@@ -50,6 +51,7 @@ pub mod calibrate;
 pub mod cell;
 pub mod config;
 mod error;
+pub mod gate;
 pub mod lifetime;
 pub mod load;
 pub mod model;
