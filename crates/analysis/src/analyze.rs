@@ -43,10 +43,46 @@ pub struct CellAnalysis {
     /// recorded: what counting every missed expiry would have given, which
     /// shows that the HZ cap, not lost signals, explains a low ratio.
     pub ratio_with_overruns: Option<f64>,
+    /// What the per-thread timers or perf counters could see, for modes
+    /// that arm one per thread (`None` otherwise).
+    pub timer_view: Option<TimerView>,
     /// Samples against CPU, thread by thread.
     pub attribution: Attribution,
     /// Registered against unregistered threads (`foreign` workloads, `hybrid`).
     pub registration: Option<RegistrationSplit>,
+}
+
+/// The CPU a per-thread timer (or perf counter) exists for, and the ratio
+/// measured against it alone. A thread's CPU before its timer is armed
+/// (thread start-up) and after it is deleted (exit), and the CPU of threads
+/// without one, is invisible to any per-thread mechanism; this separates
+/// that structural blind spot from samples the timer owed but lost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TimerView {
+    /// CPU spent while the threads' own timers existed, over the process's CPU.
+    pub cpu_share: f64,
+    /// Those threads' weighted samples × period over that CPU.
+    pub ratio: f64,
+}
+
+impl TimerView {
+    /// Pools the threads that had a timer (`armed_cpu_ns` set) over `trials`.
+    pub fn of(trials: &[&TrialRecord]) -> Option<TimerView> {
+        let (mut visible_ns, mut weighted_periods_ns, mut cpu_ns) = (0.0, 0.0, 0.0);
+        for t in trials {
+            cpu_ns += t.cpu_ns as f64;
+            for d in &t.threads_detail {
+                if let (Some(cpu), Some(armed)) = (d.cpu_ns, d.armed_cpu_ns) {
+                    visible_ns += cpu.saturating_sub(armed) as f64;
+                    weighted_periods_ns += d.weighted_samples as f64 * t.period_ns as f64;
+                }
+            }
+        }
+        (visible_ns > 0.0 && cpu_ns > 0.0).then(|| TimerView {
+            cpu_share: visible_ns / cpu_ns,
+            ratio: weighted_periods_ns / visible_ns,
+        })
+    }
 }
 
 impl CellAnalysis {
@@ -90,6 +126,7 @@ impl CellAnalysis {
             flushed: sum(|t| t.flushed),
             rejected: sum(|t| t.rejected),
             ratio_with_overruns: (overruns > 0).then(|| (samples + overruns) as f64 / expected),
+            timer_view: TimerView::of(trials),
             attribution: cell_attribution(trials, config),
             registration: wants_split.then(|| registration_split(trials, config)),
             estimate,

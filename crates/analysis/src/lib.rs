@@ -60,7 +60,9 @@ pub mod plot;
 pub mod report;
 pub mod stats;
 
-pub use analyze::{analyze_run, compare_runs, CellAnalysis, Comparison, LabelledRun, RunAnalysis};
+pub use analyze::{
+    analyze_run, compare_runs, CellAnalysis, Comparison, LabelledRun, RunAnalysis, TimerView,
+};
 pub use cell::{CellKey, RatioEstimate, Verdict, VerdictKind};
 pub use config::{Allowance, AnalysisConfig};
 pub use error::AnalysisError;

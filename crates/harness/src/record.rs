@@ -166,6 +166,11 @@ pub struct ThreadRecord {
     pub registered: bool,
     /// Its CPU time within the trial, read by the thread itself (null for `other`).
     pub cpu_ns: Option<u64>,
+    /// Its CPU time (same origin as `cpu_ns`) when its own timer or perf
+    /// counter was armed; omitted for threads without one. The CPU before
+    /// it (thread start-up) is invisible to any per-thread timer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub armed_cpu_ns: Option<u64>,
     /// Wall time from registration to exit, ns.
     pub lifetime_ns: u64,
     /// Signals it accepted.

@@ -259,7 +259,6 @@ enum ThreadSource {
     Timer {
         // Held for its Drop, which deletes the timer.
         _timer: PosixTimer,
-        armed_at_cpu_ns: u64,
         first: Duration,
     },
     Perf(PerfTaskClock),
@@ -271,6 +270,9 @@ struct Registration {
     started: Instant,
     cpu_origin_ns: u64,
     source: ThreadSource,
+    /// The thread's CPU clock when its source was armed: the CPU before it
+    /// is invisible to a per-thread timer, whatever the options.
+    armed_at_cpu_ns: Option<u64>,
 }
 
 /// Expiries of a periodic schedule (first expiry, then every period) that
@@ -298,10 +300,10 @@ impl Registration {
                 counters::SLOT_CAPACITY
             ));
         }
-        let source = if registered && shared.mode.mechanism.is_per_thread() {
+        let (source, armed_at_cpu_ns) = if registered && shared.mode.mechanism.is_per_thread() {
             Self::arm_source(shared, tid, slot)
         } else {
-            ThreadSource::None
+            (ThreadSource::None, None)
         };
         if let (true, Some(slot)) = (shared.mode.mechanism.is_external(), slot) {
             let pthread = nix::sys::pthread::pthread_self() as u64;
@@ -317,46 +319,52 @@ impl Registration {
             started: Instant::now(),
             cpu_origin_ns,
             source,
+            armed_at_cpu_ns,
         }
     }
 
-    fn arm_source(shared: &Shared, tid: i32, slot: Option<usize>) -> ThreadSource {
+    /// Arms the thread's own timer or perf counter; returns it with the
+    /// thread's CPU clock at the moment it was armed.
+    fn arm_source(shared: &Shared, tid: i32, slot: Option<usize>) -> (ThreadSource, Option<u64>) {
         match shared.mode.mechanism {
             Mechanism::ThreadTimer | Mechanism::Hybrid => {
                 let armed = PosixTimer::for_this_thread(tid).and_then(|mut timer| {
                     let first = shared.first_expiry();
                     let armed_at_cpu_ns = thread_cpu_ns();
                     timer.arm(first, shared.period)?;
-                    Ok(ThreadSource::Timer {
-                        _timer: timer,
-                        armed_at_cpu_ns,
-                        first,
-                    })
+                    Ok((
+                        ThreadSource::Timer {
+                            _timer: timer,
+                            first,
+                        },
+                        Some(armed_at_cpu_ns),
+                    ))
                 });
                 match armed {
-                    Ok(source) => {
+                    Ok(armed) => {
                         if let Some(slot) = slot {
                             counters::set_owns_timer(slot, true);
                         }
-                        source
+                        armed
                     }
                     Err(e) => {
                         shared.note_error(format!("timer_create on a thread failed: {e}"));
-                        ThreadSource::None
+                        (ThreadSource::None, None)
                     }
                 }
             }
             Mechanism::PerfEvent => {
+                let armed_at_cpu_ns = thread_cpu_ns();
                 match PerfTaskClock::open(tid, shared.period, shared.perf_exclude_kernel) {
-                    Ok(counter) => ThreadSource::Perf(counter),
+                    Ok(counter) => (ThreadSource::Perf(counter), Some(armed_at_cpu_ns)),
                     Err(e) => {
                         shared.note_error(format!("perf_event_open on a thread failed: {e}"));
-                        ThreadSource::None
+                        (ThreadSource::None, None)
                     }
                 }
             }
             Mechanism::Setitimer | Mechanism::ProcessTimer | Mechanism::PprofRs => {
-                ThreadSource::None
+                (ThreadSource::None, None)
             }
         }
     }
@@ -376,12 +384,10 @@ impl Registration {
         let cpu_now = thread_cpu_ns();
         let due = match &self.source {
             ThreadSource::None => None,
-            ThreadSource::Timer {
-                armed_at_cpu_ns,
-                first,
-                ..
-            } => Some(due_expiries(
-                Duration::from_nanos(cpu_now.saturating_sub(*armed_at_cpu_ns)),
+            ThreadSource::Timer { first, .. } => Some(due_expiries(
+                Duration::from_nanos(
+                    cpu_now.saturating_sub(self.armed_at_cpu_ns.unwrap_or(cpu_now)),
+                ),
                 *first,
                 shared.period,
             )),
@@ -405,9 +411,14 @@ impl Registration {
             };
             counters::record_exit(
                 slot,
-                cpu_now.saturating_sub(self.cpu_origin_ns),
-                self.started.elapsed().as_nanos() as u64,
-                flushed,
+                counters::ThreadExit {
+                    cpu_ns: cpu_now.saturating_sub(self.cpu_origin_ns),
+                    armed_cpu_ns: self
+                        .armed_at_cpu_ns
+                        .map(|armed| armed.saturating_sub(self.cpu_origin_ns)),
+                    lifetime_ns: self.started.elapsed().as_nanos() as u64,
+                    flushed,
+                },
             );
         }
         mask
@@ -679,6 +690,7 @@ impl Session {
                 kind: r.kind,
                 registered: r.registered,
                 cpu_ns: r.cpu_ns,
+                armed_cpu_ns: r.armed_cpu_ns,
                 lifetime_ns: r.lifetime_ns,
                 samples: r.samples,
                 weighted_samples: r.weighted + r.flushed,
@@ -696,6 +708,7 @@ impl Session {
                 kind: ThreadKind::Other,
                 registered: false,
                 cpu_ns: None,
+                armed_cpu_ns: None,
                 lifetime_ns: 0,
                 samples: unmapped,
                 weighted_samples: unmapped,

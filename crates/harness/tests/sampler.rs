@@ -141,6 +141,18 @@ fn counts_add_up_per_thread() {
             .iter()
             .filter(|t| t.kind == harness::ThreadKind::Worker)
             .count();
+        // A thread with a timer of its own says when (in its CPU time) it
+        // was armed; the CPU before that was invisible to the timer.
+        for t in &r.threads_detail {
+            let has_own = mode.starts_with("thread-timer")
+                || mode.starts_with("hybrid")
+                || mode.starts_with("perf-event");
+            match (t.armed_cpu_ns, t.cpu_ns, has_own && t.registered) {
+                (Some(armed), Some(cpu), true) => assert!(armed <= cpu, "{mode}: {t:?}"),
+                (None, _, false) => {}
+                _ => panic!("{mode}: armed_cpu_ns does not match the mode: {t:?}"),
+            }
+        }
         assert_eq!(workers, 2, "{mode}");
         assert!(r
             .threads_detail

@@ -495,7 +495,11 @@ fn short_lived(cmp: &Comparison, out: &mut Doc) {
     out.heading(2, "Short-lived bias");
     out.para(
         "A thread's timer dies with it: a thread that exits before a tick delivers its \
-         due expiry takes the sample along. Ratio by thread lifetime (CPU ms per thread).",
+         due expiry takes the sample along. Ratio by thread lifetime (CPU ms per thread). \
+         For per-thread mechanisms, *timers saw* is the share of the process CPU spent \
+         while each thread's own timer existed (start-up before it is armed and exit \
+         after it is deleted are invisible to any per-thread timer), and *ratio there* \
+         the ratio against that CPU alone.",
     );
     out.figure(ChartKind::ShortLived);
     let keys = cells_where(cmp, |k| k.params.lifetime_ms.is_some());
@@ -514,7 +518,22 @@ fn short_lived(cmp: &Comparison, out: &mut Doc) {
                 k.threads.to_string(),
                 ms(k.params.lifetime_ms.unwrap_or(f64::NAN)),
             ],
-            per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate)),
+            per_run(
+                cmp,
+                |r| cell_of(r, k),
+                |c| {
+                    let mut s = estimate(&c.estimate);
+                    if let Some(v) = c.timer_view {
+                        let _ = write!(
+                            s.text,
+                            "; timers saw {:.1} % of the CPU, ratio there {:.3}",
+                            v.cpu_share * 100.0,
+                            v.ratio
+                        );
+                    }
+                    s
+                },
+            ),
         ));
     }
     out.table(t);
