@@ -228,11 +228,24 @@ impl RunRecord {
                 )))
             }
         }
-        serde_json::from_value(value).map_err(RecordError::Malformed)
+        let mut run: RunRecord = serde_json::from_value(value).map_err(RecordError::Malformed)?;
+        for trial in &mut run.trials {
+            trial.fill_params_added_since_schema_1();
+        }
+        Ok(run)
     }
 }
 
 impl TrialRecord {
+    /// Parameters added after schema 1 was first written are absent from
+    /// older files; they meant the default then, so say so, or the same cell
+    /// would get two keys (and a gate would call it missing).
+    fn fill_params_added_since_schema_1(&mut self) {
+        if self.workload == WorkloadKind::Foreign && self.params.foreign_load.is_none() {
+            self.params.foreign_load = Some(workloads::DEFAULT_FOREIGN_LOAD);
+        }
+    }
+
     /// The samples that landed on threads of each registration class:
     /// `(registered, unregistered)`, counting weighted samples.
     pub fn weighted_by_registration(&self) -> (u64, u64) {
@@ -243,5 +256,35 @@ impl TrialRecord {
                 (r, u + t.weighted_samples)
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_foreign_trials_get_the_default_load() {
+        let trial = serde_json::json!({
+            "mode": "hybrid", "workload": "foreign", "threads": 2, "hz": 100, "trial": 0,
+            "seed": 1, "status": "ok", "cpu_ns": 1, "wall_ns": 1, "samples": 0,
+            "weighted_samples": 0, "overruns": 0, "flushed": 0, "rejected": 0,
+            "period_ns": 10000000, "ratio": 0.0, "lifetime_ms": null, "foreign_share": 0.5,
+            "threads_spawned": 2, "threads_detail": []
+        });
+        let run = serde_json::json!({
+            "schema": 1,
+            "env": { "kernel": "k", "arch": "x86_64", "hz": 250, "hz_source": "config",
+                     "hz_measured": null, "cpus": 2, "cpu_model": null,
+                     "perf_event_paranoid": null, "perf_event_available": false,
+                     "perf_event_error": null },
+            "config": { "matrix": null, "seed": 1, "started_unix_s": 0, "profbench_version": "0" },
+            "trials": [trial]
+        });
+        let run = RunRecord::from_json(&run.to_string()).unwrap();
+        assert_eq!(
+            run.trials[0].params.foreign_load,
+            Some(workloads::DEFAULT_FOREIGN_LOAD)
+        );
     }
 }
