@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use analysis::gate::{evaluate, Policy};
 use analysis::{analyze_run, AnalysisConfig, RunAnalysis, Verdict};
 use harness::matrix::Matrix;
-use harness::record::{RunConfig, RunRecord, SCHEMA_VERSION};
+use harness::record::RunRecord;
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter that names another target
@@ -35,19 +35,10 @@ fn main() {
     let started = Instant::now();
     let trials = specs.iter().map(harness::run_trial).collect();
     let wall = started.elapsed();
-    let run = RunRecord {
-        schema: SCHEMA_VERSION,
-        env,
-        config: RunConfig {
-            matrix: Some(matrix.origin.clone()),
-            seed: matrix.seed(),
-            started_unix_s: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            profbench_version: env!("CARGO_PKG_VERSION").to_string(),
-        },
-        trials,
-    };
+    let started_unix_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let run = RunRecord::new(env, &matrix, started_unix_s, trials);
     let config = AnalysisConfig::default();
     let analysis = analyze_run(&run, &config).expect("default settings are valid");
     print!("{}", verdict_table(&analysis));

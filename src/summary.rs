@@ -1,7 +1,5 @@
 //! The summary table `run` prints, and `run.csv`.
 
-use std::fmt::Write as _;
-
 use analysis::{CellKey, RunAnalysis, Verdict};
 use harness::record::{RunRecord, TrialRecord, TrialStatus};
 use workloads::WorkloadParams;
@@ -36,32 +34,6 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     })
-}
-
-/// Renders rows as a left-aligned text table with a header rule.
-pub fn render_table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                s.push_str("  ");
-            }
-            let _ = write!(s, "{cell:w$}");
-        }
-        s.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.iter().map(|h| h.to_string()).collect());
-    out += &line(widths.iter().map(|w| "-".repeat(*w)).collect());
-    for row in rows {
-        out += &line(row.clone());
-    }
-    out
 }
 
 /// A verdict in a few words.
@@ -147,7 +119,7 @@ pub fn table(run: &RunRecord, analysis: Option<&RunAnalysis>) -> String {
             ]
         })
         .collect();
-    render_table(
+    analysis::report::text_table(
         &[
             "mode", "workload", "threads", "hz", "params", "ok", "samples", "overruns", "ratio",
             "range", "verdict", "note",

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use harness::matrix::{Matrix, Overrides};
-use harness::record::{RunConfig, RunRecord, TrialStatus, SCHEMA_VERSION};
+use harness::record::{RunRecord, TrialStatus};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::RunArgs;
@@ -97,17 +97,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     }
     bar.finish_and_clear();
 
-    let run = RunRecord {
-        schema: SCHEMA_VERSION,
-        env,
-        config: RunConfig {
-            matrix: Some(matrix.origin.clone()),
-            seed: matrix.seed(),
-            started_unix_s,
-            profbench_version: env!("CARGO_PKG_VERSION").to_string(),
-        },
-        trials,
-    };
+    let run = RunRecord::new(env, &matrix, started_unix_s, trials);
     let json_path = args.out.join("run.json");
     let csv_path = args.out.join("run.csv");
     // Compact: a run's per-thread detail can hold 100 000 threads.

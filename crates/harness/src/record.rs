@@ -214,6 +214,27 @@ pub enum RecordError {
 }
 
 impl RunRecord {
+    /// A run of this build's schema and version: the trials of `matrix`,
+    /// started at `started_unix_s`.
+    pub fn new(
+        env: Environment,
+        matrix: &crate::matrix::Matrix,
+        started_unix_s: u64,
+        trials: Vec<TrialRecord>,
+    ) -> RunRecord {
+        RunRecord {
+            schema: SCHEMA_VERSION,
+            env,
+            config: RunConfig {
+                matrix: Some(matrix.origin.clone()),
+                seed: matrix.seed(),
+                started_unix_s,
+                profbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            trials,
+        }
+    }
+
     /// Parses a run file, checking its schema version before its shape so an
     /// old or new file gets the right message.
     pub fn from_json(text: &str) -> Result<RunRecord, RecordError> {

@@ -31,6 +31,7 @@ use thiserror::Error;
 use crate::analyze::{CellAnalysis, RunAnalysis};
 use crate::cell::{CellKey, VerdictKind};
 use crate::config::AnalysisConfig;
+use crate::report::text_table;
 
 pub use compare::{DropTest, Side};
 pub use policy::{AccuracyRule, BaselineRule, ControlRule, Drift, Inconclusive, Policy, Selector};
@@ -540,7 +541,7 @@ impl GateReport {
                 ]
             })
             .collect();
-        out += &table(&["rule", "kind", "cells", "result"], &rows);
+        out += &text_table(&["rule", "kind", "cells", "result"], &rows);
         for r in &self.rules {
             if !r.failures.is_empty() {
                 let _ = writeln!(out, "\nFAIL {} ({}):", r.name, r.kind);
@@ -556,7 +557,7 @@ impl GateReport {
                         ]
                     })
                     .collect();
-                for line in table(&["cell", "observed", "required", "by"], &rows).lines() {
+                for line in text_table(&["cell", "observed", "required", "by"], &rows).lines() {
                     let _ = writeln!(out, "  {line}");
                 }
                 for f in &r.failures {
@@ -585,31 +586,4 @@ impl GateReport {
         );
         out
     }
-}
-
-/// A left-aligned text table with a header rule.
-fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                s.push_str("  ");
-            }
-            let _ = write!(s, "{cell:w$}");
-        }
-        s.trim_end().to_string() + "\n"
-    };
-    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    let mut out = line(header.to_vec());
-    out += &line(rule.iter().map(String::as_str).collect());
-    for row in rows {
-        out += &line(row.iter().map(String::as_str).collect());
-    }
-    out
 }

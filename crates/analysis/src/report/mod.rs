@@ -9,6 +9,7 @@
 mod doc;
 mod html;
 mod markdown;
+mod text;
 
 use std::fs;
 use std::io::Write;
@@ -22,6 +23,7 @@ use crate::error::AnalysisError;
 use crate::plot::{render_charts, ChartKind, Charts, Skipped, PLOTS_DIR};
 
 pub use markdown::render_markdown;
+pub use text::text_table;
 
 /// The file name of the Markdown report inside the output directory.
 pub const REPORT_FILE: &str = "report.md";

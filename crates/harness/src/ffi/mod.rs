@@ -151,8 +151,7 @@ extern "C" fn empty_handler(_signo: c_int, _info: *mut siginfo_t, _context: *mut
 ///
 /// [`restore`]: InstalledHandler::restore
 pub struct InstalledHandler {
-    previous: libc::sigaction,
-    restored: bool,
+    previous: SavedSigprofAction,
 }
 
 fn sigaction_raw(action: &libc::sigaction) -> io::Result<libc::sigaction> {
@@ -186,8 +185,10 @@ impl InstalledHandler {
         );
         let previous = sigaction_raw(&action)?;
         Ok(InstalledHandler {
-            previous,
-            restored: false,
+            previous: SavedSigprofAction {
+                previous,
+                restored: false,
+            },
         })
     }
 
@@ -203,33 +204,15 @@ impl InstalledHandler {
         Self::install_raw(empty_handler)
     }
 
-    /// Discards pending SIGPROFs (POSIX: setting a pending signal's action to
-    /// SIG_IGN discards it, so a late one cannot reach the previous action,
-    /// which may be SIG_DFL and kill the process), then reinstalls the
-    /// previous action.
-    pub fn restore(mut self) -> io::Result<()> {
-        self.restore_inner()
-    }
-
-    fn restore_inner(&mut self) -> io::Result<()> {
-        if self.restored {
-            return Ok(());
-        }
-        self.restored = true;
-        sigaction_raw(&empty_action(libc::SIG_IGN, 0))?;
-        sigaction_raw(&self.previous).map(drop)
+    /// Discards pending SIGPROFs and reinstalls the previous action (see
+    /// [`SavedSigprofAction::restore`]).
+    pub fn restore(self) -> io::Result<()> {
+        self.previous.restore()
     }
 }
 
-impl Drop for InstalledHandler {
-    fn drop(&mut self) {
-        // Best effort on an error path; `restore` reports failures.
-        let _ = self.restore_inner();
-    }
-}
-
-/// The SIGPROF action as it was before someone else's profiler took it,
-/// put back by [`SavedSigprofAction::restore`] (or on drop).
+/// A SIGPROF action as it was before profbench's handler or someone else's
+/// profiler took it, put back by [`SavedSigprofAction::restore`] (or on drop).
 ///
 /// pprof-rs installs its own handler and, when its guard is dropped, sets
 /// SIGPROF to `SIG_IGN` rather than back to what it replaced; a session
@@ -242,22 +225,16 @@ pub struct SavedSigprofAction {
 impl SavedSigprofAction {
     /// Reads the current SIGPROF action without changing it.
     pub fn save() -> io::Result<Self> {
-        let mut current = MaybeUninit::<libc::sigaction>::uninit();
-        // SAFETY: a null new action only queries; `current` is valid for writing.
-        let rc = unsafe { libc::sigaction(SIGPROF, ptr::null(), current.as_mut_ptr()) };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
         Ok(SavedSigprofAction {
-            // SAFETY: sigaction succeeded and filled `current`.
-            previous: unsafe { current.assume_init() },
+            previous: query_sigaction()?,
             restored: false,
         })
     }
 
-    /// Discards pending SIGPROFs (as [`InstalledHandler::restore`] does, so
-    /// a late one cannot reach a `SIG_DFL` action and kill the process),
-    /// then reinstalls the saved action.
+    /// Discards pending SIGPROFs (POSIX: setting a pending signal's action to
+    /// SIG_IGN discards it, so a late one cannot reach the saved action,
+    /// which may be SIG_DFL and kill the process), then reinstalls the saved
+    /// action.
     pub fn restore(mut self) -> io::Result<()> {
         self.restore_inner()
     }
@@ -290,9 +267,7 @@ pub fn stop_itimer_prof() -> io::Result<()> {
     .map(drop)
 }
 
-/// The current SIGPROF action's handler address (for tests that check it is
-/// restored).
-pub fn current_sigprof_handler() -> io::Result<usize> {
+fn query_sigaction() -> io::Result<libc::sigaction> {
     let mut current = MaybeUninit::<libc::sigaction>::uninit();
     // SAFETY: a null new action only queries; `current` is valid for writing.
     let rc = unsafe { libc::sigaction(SIGPROF, ptr::null(), current.as_mut_ptr()) };
@@ -300,7 +275,13 @@ pub fn current_sigprof_handler() -> io::Result<usize> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: sigaction succeeded and filled `current`.
-    Ok(unsafe { current.assume_init() }.sa_sigaction)
+    Ok(unsafe { current.assume_init() })
+}
+
+/// The current SIGPROF action's handler address (for tests that check it is
+/// restored).
+pub fn current_sigprof_handler() -> io::Result<usize> {
+    query_sigaction().map(|action| action.sa_sigaction)
 }
 
 /// Sends SIGPROF to the calling thread with a chosen `si_code` (and
