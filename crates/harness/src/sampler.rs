@@ -495,8 +495,9 @@ pub struct Session {
     process_source: ProcessSource,
     pprof: Option<PprofRun>,
     coordinator: Option<Registration>,
-    handler: Option<InstalledHandler>,
-    saved_action: Option<SavedSigprofAction>,
+    /// The SIGPROF action before the session: replaced by profbench's
+    /// handler, or by pprof-rs's in the `pprof-rs` mode.
+    previous_action: Option<SavedSigprofAction>,
     _lock: SessionLock,
     _not_send: PhantomData<*const ()>,
 }
@@ -536,17 +537,17 @@ impl Session {
             policy_for(config.mode.mechanism),
             config.mode.options.overrun,
         );
-        let (handler, saved_action, pprof) = if config.mode.mechanism.is_external() {
+        let (previous_action, pprof) = if config.mode.mechanism.is_external() {
             let saved = SavedSigprofAction::save().map_err(system("sigaction(SIGPROF) query"))?;
             // pprof-rs arms its timer here, a few µs before the window opens
             // (a spurious sample has a chance of about 1 in 1000 at 100 Hz);
             // the CPU its first start spends capturing a backtrace comes
             // before the timer, and outside the window, as it should.
             let run = PprofRun::start(config.hz)?;
-            (None, Some(saved), Some(run))
+            (saved, Some(run))
         } else {
             let handler = InstalledHandler::install().map_err(system("sigaction(SIGPROF)"))?;
-            (Some(handler), None, None)
+            (handler.into_previous(), None)
         };
         let shared = Arc::new(Shared {
             mode: config.mode,
@@ -565,8 +566,7 @@ impl Session {
             process_source: ProcessSource::None,
             pprof,
             coordinator: None,
-            handler,
-            saved_action,
+            previous_action: Some(previous_action),
             _lock: lock,
             _not_send: PhantomData,
         };
@@ -651,13 +651,8 @@ impl Session {
         // Read pprof-rs's counts, then stop it (which ignores SIGPROF,
         // discarding what is pending) before the previous action returns.
         let pprof_counts = pprof.map(|run| run.samples_by_thread());
-        if let Some(handler) = self.handler.take() {
-            handler
-                .restore()
-                .map_err(system("sigaction(SIGPROF) restore"))?;
-        }
-        if let Some(saved) = self.saved_action.take() {
-            saved
+        if let Some(previous) = self.previous_action.take() {
+            previous
                 .restore()
                 .map_err(system("sigaction(SIGPROF) restore"))?;
         }

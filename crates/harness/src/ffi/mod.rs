@@ -146,10 +146,11 @@ extern "C" fn sigprof_trampoline(_signo: c_int, info: *mut siginfo_t, _context: 
 /// A handler that does nothing: the floor a real handler's cost is held against.
 extern "C" fn empty_handler(_signo: c_int, _info: *mut siginfo_t, _context: *mut c_void) {}
 
-/// profbench's SIGPROF handler, installed; dropping it (or [`restore`])
-/// discards any SIGPROF still pending and reinstalls the previous action.
+/// A SIGPROF handler of profbench's, installed; dropping it discards any
+/// SIGPROF still pending and reinstalls the previous action (which
+/// [`into_previous`] hands over, to restore with an error report).
 ///
-/// [`restore`]: InstalledHandler::restore
+/// [`into_previous`]: InstalledHandler::into_previous
 pub struct InstalledHandler {
     previous: SavedSigprofAction,
 }
@@ -204,10 +205,10 @@ impl InstalledHandler {
         Self::install_raw(empty_handler)
     }
 
-    /// Discards pending SIGPROFs and reinstalls the previous action (see
-    /// [`SavedSigprofAction::restore`]).
-    pub fn restore(self) -> io::Result<()> {
-        self.previous.restore()
+    /// The action this handler replaced, which puts it back when restored
+    /// or dropped.
+    pub fn into_previous(self) -> SavedSigprofAction {
+        self.previous
     }
 }
 
