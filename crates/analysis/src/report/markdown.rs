@@ -317,6 +317,32 @@ fn cell_of<'a>(run: &'a LabelledRun, key: &CellKey) -> Option<&'a CellAnalysis> 
     run.analysis.cell(key)
 }
 
+/// A table of cells named by mode, workload, threads, rate and parameters,
+/// with one column per run showing what `show` makes of the run's cell.
+fn keyed_table<'a>(
+    cmp: &'a Comparison,
+    keys: &[CellKey],
+    show: impl Fn(&'a CellAnalysis) -> Option<Cell>,
+) -> Table {
+    let mut t = Table::new(heading(
+        &["mode", "workload", "threads", "Hz", "parameters"],
+        cmp,
+    ));
+    for k in keys {
+        t.row(cells(
+            [
+                k.mode.to_string(),
+                k.workload.to_string(),
+                k.threads.to_string(),
+                k.hz.to_string(),
+                k.params_label(),
+            ],
+            per_run(cmp, |r| cell_of(r, k).and_then(&show), |c| c),
+        ));
+    }
+    t
+}
+
 fn parallel_attenuation(cmp: &Comparison, out: &mut Doc) {
     out.heading(2, "Parallel attenuation");
     out.para(
@@ -408,23 +434,7 @@ fn other_workloads(cmp: &Comparison, out: &mut Doc) {
     let keys = cells_where(cmp, |k| {
         !parallel_workload(k) && k.params.lifetime_ms.is_none()
     });
-    let mut t = Table::new(heading(
-        &["mode", "workload", "threads", "Hz", "parameters"],
-        cmp,
-    ));
-    for k in &keys {
-        t.row(cells(
-            [
-                k.mode.to_string(),
-                k.workload.to_string(),
-                k.threads.to_string(),
-                k.hz.to_string(),
-                k.params_label(),
-            ],
-            per_run(cmp, |r| cell_of(r, k), |c| estimate(&c.estimate)),
-        ));
-    }
-    out.table(t);
+    out.table(keyed_table(cmp, &keys, |c| Some(estimate(&c.estimate))));
 }
 
 fn onset_text(o: &Onset, unit: &str) -> String {
@@ -628,23 +638,9 @@ fn attribution(cmp: &Comparison, out: &mut Doc) {
     ] {
         out.heading(3, title);
         let keys = cells_where(cmp, keep);
-        let mut t = Table::new(heading(
-            &["mode", "workload", "threads", "Hz", "parameters"],
-            cmp,
-        ));
-        for k in &keys {
-            t.row(cells(
-                [
-                    k.mode.to_string(),
-                    k.workload.to_string(),
-                    k.threads.to_string(),
-                    k.hz.to_string(),
-                    k.params_label(),
-                ],
-                per_run(cmp, |r| cell_of(r, k), |c| attribution_text(&c.attribution)),
-            ));
-        }
-        out.table(t);
+        out.table(keyed_table(cmp, &keys, |c| {
+            Some(attribution_text(&c.attribution))
+        }));
     }
 }
 
@@ -707,27 +703,9 @@ fn foreign(cmp: &Comparison, out: &mut Doc) {
             })
         })
         .collect();
-    let mut t = Table::new(heading(
-        &["mode", "workload", "threads", "Hz", "parameters"],
-        cmp,
-    ));
-    for k in &keys {
-        t.row(cells(
-            [
-                k.mode.to_string(),
-                k.workload.to_string(),
-                k.threads.to_string(),
-                k.hz.to_string(),
-                k.params_label(),
-            ],
-            per_run(
-                cmp,
-                |r| cell_of(r, k).and_then(|c| c.registration.as_ref()),
-                split_text,
-            ),
-        ));
-    }
-    out.table(t);
+    out.table(keyed_table(cmp, &keys, |c| {
+        c.registration.as_ref().map(|r| Cell::from(split_text(r)))
+    }));
 }
 
 fn excluded(cmp: &Comparison, out: &mut Doc) {
