@@ -1,25 +1,15 @@
 //! The command line end to end: what `run` writes, and that bad input of
 //! every kind exits 2 with one line and writes nothing.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn profbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profbench"))
-        .args(args)
-        .output()
-        .expect("profbench runs")
-}
+use std::path::Path;
+use std::process::Command;
+
+use common::{one_line_failure, profbench};
 
 fn assert_usage_error(args: &[&str], mentions: &str) {
-    let out = profbench(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {stderr}"
-    );
+    let stderr = one_line_failure(&profbench(args), 2, &format!("{args:?}"));
     assert!(
         stderr.to_lowercase().contains(&mentions.to_lowercase()),
         "{args:?}: {stderr:?} should mention {mentions:?}"
@@ -175,7 +165,7 @@ fn run_writes_json_and_csv_and_repeats_its_trial_list() {
 fn a_run_killed_midway_leaves_no_results() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_profbench"))
+    let mut child = Command::new(common::BIN)
         .args([
             "run",
             "--quiet",

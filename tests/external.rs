@@ -2,14 +2,15 @@
 //! the binary: real profiles, a hand-made fixture, and broken inputs that
 //! must exit 2 with one line, never print a ratio.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{one_line_failure, profbench, BIN};
 use harness::pprof_proto::{
     gzip, read_profile, Function, Line, Location, Profile, Sample, ValueType,
 };
-
-const BIN: &str = env!("CARGO_BIN_EXE_profbench");
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -76,14 +77,6 @@ fn fixture(gz: bool) -> PathBuf {
     })
 }
 
-/// Runs profbench with `args`.
-fn profbench(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("profbench runs")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -108,9 +101,7 @@ fn field<'a>(stdout: &'a str, key: &str) -> &'a str {
 }
 
 fn assert_one_line_error(o: &Output, code: i32, needle: &str) {
-    let stderr = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(code), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr:?}");
+    let stderr = one_line_failure(o, code, "external");
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.contains(needle), "{stderr:?} lacks {needle:?}");
     assert!(
@@ -253,8 +244,7 @@ fn command_failures_are_reported() {
     assert_one_line_error(&o, 2, "cannot run /nonexistent/profiler-target");
     // No command at all is a usage error.
     let o = profbench(&["external", "--profile", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(text(&o.stderr).lines().count(), 1, "{}", text(&o.stderr));
+    one_line_failure(&o, 2, "external without a command");
 }
 
 #[test]
@@ -268,9 +258,7 @@ fn burn_options_are_checked_before_burning() {
         "--out",
         "/nonexistent/x",
     ]);
-    assert_eq!(o.status.code(), Some(2));
-    let stderr = text(&o.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let stderr = one_line_failure(&o, 2, "run --modes pprof-rs+overrun");
     assert!(stderr.contains("takes no options"), "{stderr}");
 }
 

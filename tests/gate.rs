@@ -3,6 +3,8 @@
 //! exists to catch each regression (exit 1), and bad input exits 2 with one
 //! line.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -15,7 +17,7 @@ fn root() -> PathBuf {
 /// Runs `profbench gate ARGS` from the repository root, so the default
 /// policy and baseline are the committed ones.
 fn gate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profbench"))
+    Command::new(common::BIN)
         .current_dir(root())
         .arg("gate")
         .args(args)
@@ -207,13 +209,7 @@ fn a_dropped_ratio_fails_the_baseline() {
 
 fn assert_bad_input(args: &[&str], mentions: &str) {
     let out = gate(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line: {stderr}"
-    );
+    let stderr = common::one_line_failure(&out, 2, &format!("{args:?}"));
     assert!(
         stderr.to_lowercase().contains(&mentions.to_lowercase()),
         "{args:?}: {stderr:?} should mention {mentions:?}"
